@@ -1,0 +1,465 @@
+"""The engine: `Value` nodes, the iterative backward sweep, `grad`, `no_grad` and `define_op`.
+
+A Value stores its number, its op (a record from `autobp.ops`) and its
+operands: other Values, or plain floats for constants.  Nothing else — no
+closure, no set of children — so a node is one small object that reference
+counting frees as soon as the graph is dropped, and the cyclic garbage
+collector has one object per node to trace, not three.
+
+Each node also carries a creation number.  A node is always created after its
+operands, so sorting the nodes reachable from the output by that number is a
+topological order: no recursion anywhere, and a chain a million nodes deep is
+as easy as a short one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+import numbers
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, Sequence
+
+from autobp import ops
+from autobp.ops import OPS, Op
+
+__all__ = ["Value", "apply", "topo_order", "grad", "no_grad", "is_grad_enabled", "define_op"]
+
+_new_id = itertools.count().__next__   # creation numbers: operands before results
+_grad_enabled = True
+
+
+def _finite_float(x: object, where: str) -> float:
+    """`x` as a finite float, or a clear TypeError/ValueError naming `where`."""
+    if isinstance(x, Value) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{where} needs a real number, got {type(x).__name__}: {x!r}")
+    try:
+        f = float(x)
+    except OverflowError:
+        raise ValueError(f"{where} needs a finite number, got {x!r} (too large for a float)") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{where} needs a finite number, got {f!r}")
+    return f
+
+
+class Value:
+    """One scalar node of a computational graph.
+
+    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
+    >>> c = a * b + 1
+    >>> c.backward()
+    >>> c.data, a.grad, b.grad      # ∂c/∂a = b, ∂c/∂b = a
+    (-5.0, -3.0, 2.0)
+    """
+
+    # _x, _y: the operands (a Value, or a float for a constant).  _y is None for
+    # a one-input op and a tuple of the remaining operands for ops of three or
+    # more inputs.  _id: creation number.  _g: scratch gradient of a running
+    # sweep (None outside one, which also marks "not yet visited").
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_id", "_g")
+
+    def __init__(self, data: float, label: str = "") -> None:
+        self.data = _finite_float(data, "Value()")
+        if not isinstance(label, str):
+            raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
+        self.grad = 0.0
+        self.label = label
+        self._op = None
+        self._x = self._y = self._g = None
+        self._id = _new_id()
+
+    # -- the graph, read-only --------------------------------------------------
+    @property
+    def op(self) -> str:
+        """Name of the op that made this node ('' for a leaf)."""
+        return "" if self._op is None else self._op.name
+
+    @property
+    def operands(self) -> tuple:
+        """Inputs in operand order: Values, and floats for constants."""
+        if self._op is None:
+            return ()
+        y = self._y
+        if y is None:
+            return (self._x,)
+        if type(y) is tuple:
+            return (self._x, *y)
+        return (self._x, y)
+
+    @property
+    def children(self) -> tuple[Value, ...]:
+        """The Values this node was computed from, in operand order."""
+        return tuple(a for a in self.operands if type(a) is not float)
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    # -- gradients ---------------------------------------------------------------
+    def backward(self) -> None:
+        """Add ∂self/∂node into `node.grad` for every node reachable from `self`.
+
+        The sweep seeds ∂self/∂self = 1 and visits nodes in reverse
+        topological order, adding grad(node) · ∂node/∂child into each child.
+        Gradients accumulate across calls, as in PyTorch: calling it twice
+        doubles every `.grad`.
+        """
+        for node in _float_sweep(self):
+            node.grad += node._g
+            node._g = None
+
+    # operators and methods are attached below, from the op table
+
+
+# ---------------------------------------------------------------------------
+# Building nodes
+# ---------------------------------------------------------------------------
+
+def _record(op: Op, out: float, x: object, y: object) -> Value:
+    """A new node holding `out`, made by `op` from operands x (and y)."""
+    node = object.__new__(Value)
+    node.data = out
+    node.grad = 0.0
+    node.label = ""
+    node._op = op
+    node._x = x
+    node._y = y
+    node._g = None
+    node._id = _new_id()
+    return node
+
+
+def _leaf(out: float) -> Value:
+    """A new leaf holding `out` (the result of an op under `no_grad`)."""
+    return _record(None, out, None, None)
+
+
+def _node_name(v: object) -> str:
+    return f" (node {v.label!r})" if isinstance(v, Value) and v.label else ""
+
+
+def _forward(op: Op, args: Sequence[object], floats: Sequence[float]) -> float:
+    """op.forward(*floats), checked: errors and non-finite results name the op."""
+    try:
+        out = op.forward(*floats)
+    except (ValueError, ZeroDivisionError, OverflowError) as e:
+        where = "".join(_node_name(a) for a in args)
+        raise type(e)(f"{e}{where}") from None
+    if not math.isfinite(out):
+        shown = ", ".join(repr(f) for f in floats)
+        raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number{''.join(map(_node_name, args))}")
+    return out
+
+
+def _constant(x: object) -> float:
+    """A number operand, stored as a float; NotImplemented for anything else."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return NotImplemented
+    return _finite_float(x, "a constant operand")
+
+
+def apply(op: Op, *args: object) -> Value:
+    """op(*args): the result as a graph node when any argument is a Value.
+
+    Numbers are constants (stored as floats, never wrapped in a Value).
+    Anything else raises TypeError naming the op and the type.
+    """
+    if len(args) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(args)}")
+    operands, floats = [], []
+    for a in args:
+        if isinstance(a, Value):
+            operands.append(a)
+            floats.append(a.data)
+        else:
+            c = _constant(a)
+            if c is NotImplemented:
+                raise TypeError(f"{op.name}: inputs must be Values or real numbers, got {type(a).__name__}: {a!r}")
+            operands.append(c)
+            floats.append(c)
+    if op.name == "**" and isinstance(operands[1], Value) and floats[0] <= 0:
+        raise ValueError(f"'**': with a Value exponent the base must be > 0 (d/dy x^y = x^y·ln x), "
+                         f"got {floats[0]!r}{_node_name(operands[0])}; use a number exponent instead")
+    out = _forward(op, operands, floats)
+    if not _grad_enabled or all(type(a) is float for a in operands):
+        return _leaf(out)
+    if len(operands) == 1:
+        return _record(op, out, operands[0], None)
+    if len(operands) == 2:
+        return _record(op, out, operands[0], operands[1])
+    return _record(op, out, operands[0], tuple(operands[1:]))
+
+
+_TOTAL = (ops.ADD, ops.SUB, ops.MUL)   # ops whose forward is defined for every pair of floats
+
+
+def _binary(op: Op, reflected: bool = False) -> Callable:
+    """The operator method for a two-input op (`__mul__`, or `__rmul__` when reflected).
+
+    This is the hot path of every graph.  For `+ - *` between Values and
+    floats it computes and records the node directly; anything else (other
+    number types, `/` and `**` with their domain checks) goes through `apply`.
+    Unknown operand types return NotImplemented, so Python raises its usual
+    TypeError naming the operator and both types.
+    """
+    forward = op.forward
+    fast = any(op is t for t in _TOTAL)
+
+    def method(self: Value, other: object) -> Value:
+        if type(other) is float:
+            if other - other:                       # nan - nan and inf - inf are nan
+                _finite_float(other, f"'{op.name}'")
+        elif not isinstance(other, Value) and _constant(other) is NotImplemented:
+            return NotImplemented
+        x, y = (other, self) if reflected else (self, other)
+        if not fast or (type(other) is not float and type(other) is not Value):
+            return apply(op, x, y)
+        out = forward(x if type(x) is float else x.data, y if type(y) is float else y.data)
+        if out - out:                               # overflowed to ±inf: let apply explain
+            return apply(op, x, y)
+        return _record(op, out, x, y) if _grad_enabled else _leaf(out)
+
+    method.__name__ = f"__{'r' if reflected else ''}{op.name}__"
+    method.__doc__ = f"{'other ' if reflected else ''}{op.name} {'self' if reflected else 'other'} (op '{op.name}')."
+    return method
+
+
+def _unary(op: Op) -> Callable:
+    """The method for a one-input op, e.g. `Value.tanh`."""
+
+    def method(self: Value) -> Value:
+        return apply(op, self)
+
+    method.__name__ = op.name
+    method.__doc__ = f"{op.name}(self); d/dx = {op.formulas[0]}"
+    return method
+
+
+for _name, _op in [("add", ops.ADD), ("sub", ops.SUB), ("mul", ops.MUL),
+                   ("truediv", ops.DIV), ("pow", ops.POW)]:
+    setattr(Value, f"__{_name}__", _binary(_op))
+    setattr(Value, f"__r{_name}__", _binary(_op, reflected=True))
+Value.__neg__ = _unary(ops.NEG)
+for _op in (ops.EXP, ops.LOG, ops.TANH, ops.SIGMOID, ops.RELU, ops.SQRT, ops.ABS, ops.SOFTPLUS):
+    setattr(Value, _op.name, _unary(_op))
+Value.__abs__ = Value.abs
+del _name, _op
+
+
+# ---------------------------------------------------------------------------
+# Topological order and the two sweeps
+# ---------------------------------------------------------------------------
+
+def _creation_order(node: Value) -> int:
+    return node._id
+
+
+def topo_order(root: Value) -> list[Value]:
+    """Every node reachable from `root`, children before parents (iterative)."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        for child in stack.pop().children:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return sorted(seen, key=_creation_order)
+
+
+def _float_sweep(root: Value) -> list[Value]:
+    """Run the float backward sweep from `root`; return the nodes it reached.
+
+    On return each reached node's `_g` holds ∂root/∂node; the caller reads it
+    and resets `_g` to None.  This is `backward()`'s fast path: floats only,
+    the scratch gradient in a slot instead of a dict.
+    """
+    if root._g is not None:
+        raise RuntimeError("backward() is already running on this graph (called from inside a partials function?)")
+    # Collect the reachable nodes; `_g is None` means "not seen yet".
+    root._g = 0.0
+    nodes = [root]
+    stack = [root]
+    try:
+        while stack:
+            node = stack.pop()
+            y = node._y
+            for child in (node._x, *y) if type(y) is tuple else (node._x, y):
+                if child is not None and type(child) is not float and child._g is None:
+                    child._g = 0.0
+                    nodes.append(child)
+                    stack.append(child)
+        nodes.sort(key=_creation_order, reverse=True)     # parents before children
+        root._g = 1.0
+        for node in nodes:
+            g = node._g
+            op = node._op
+            if op is None or g == 0.0:    # a leaf, or nothing flows back through here
+                continue
+            x, y = node._x, node._y
+            if y is None:
+                (lx,) = op.partials(node.data, x.data)
+                x._g += lx * g
+            elif type(y) is tuple:
+                _nary_float_step(node, g)
+            elif type(x) is float:        # constant op Value: constants get no gradient
+                _, ly = op.partials(node.data, x, y.data)
+                y._g += ly * g
+            elif type(y) is float:        # Value op constant
+                lx, _ = op.partials(node.data, x.data, y)
+                x._g += lx * g
+            else:
+                lx, ly = op.partials(node.data, x.data, y.data)
+                x._g += lx * g
+                y._g += ly * g
+    except BaseException as e:
+        for n in nodes:
+            n._g = None
+        if isinstance(e, (ValueError, TypeError, ZeroDivisionError, OverflowError)):
+            raise _backward_error(node, e) from e
+        raise
+    return nodes
+
+
+def _nary_float_step(node: Value, g: float) -> None:
+    args = node.operands
+    locals_ = node._op.partials(node.data, *(a if type(a) is float else a.data for a in args))
+    for a, local in zip(args, locals_, strict=True):
+        if type(a) is not float:
+            a._g += local * g
+
+
+def _backward_error(node: Value, e: Exception) -> Exception:
+    """The error `e` raised inside the local derivative of `node`, with the op and inputs named."""
+    ins = ", ".join(repr(a if type(a) is float else a.data) for a in node.operands)
+    return type(e)(f"backward through '{node.op}' at inputs ({ins}){_node_name(node)}: {e}")
+
+
+def _graph_sweep(root: Value, wanted: set[Value]) -> dict[Value, Value]:
+    """∂root/∂node as Values (a graph that can be differentiated again).
+
+    The same op partials as the float sweep, called with the nodes themselves.
+    """
+    grads: dict[Value, Value] = {root: Value(1.0)}
+    order = topo_order(root)
+    # Only nodes on a path to a wanted input need a gradient.
+    needed = set(wanted)
+    for node in order:
+        if any(c in needed for c in node.children):
+            needed.add(node)
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or node._op is None:
+            continue
+        args = node.operands
+        try:
+            locals_ = node._op.partials(node, *args)
+            for a, local in zip(args, locals_, strict=True):
+                if type(a) is not float and a in needed:
+                    contrib = local * g
+                    grads[a] = grads[a] + contrib if a in grads else contrib
+        except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
+            raise _backward_error(node, e) from e
+    return grads
+
+
+def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = False) -> list[Value]:
+    """∂output/∂x for each x in `inputs`, leaving every `.grad` untouched.
+
+    With create_graph=False the results are detached leaves (numbers only).
+    With create_graph=True they are Values built from graph ops, so they can
+    be differentiated again: grad(grad(f, [x], True)[0], [x]) is d²f/dx².
+    An input that `output` does not depend on gets a gradient of 0.
+
+    >>> x = Value(3.0)
+    >>> (dx,) = grad(x ** 3, [x], create_graph=True)
+    >>> dx.data, grad(dx, [x])[0].data     # 3x², 6x
+    (27.0, 18.0)
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad() output must be a Value, got {type(output).__name__}")
+    inputs = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"grad() inputs must be Values, got {type(x).__name__}: {x!r}")
+    if create_graph:
+        grads = _graph_sweep(output, set(inputs))
+        return [grads.get(x) or Value(0.0) for x in inputs]
+    nodes = _float_sweep(output)
+    try:
+        return [Value(0.0 if x._g is None else x._g) for x in inputs]
+    finally:
+        for n in nodes:
+            n._g = None
+
+
+# ---------------------------------------------------------------------------
+# no_grad and user-defined ops
+# ---------------------------------------------------------------------------
+
+def is_grad_enabled() -> bool:
+    """False inside `no_grad()`."""
+    return _grad_enabled
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block operations build no graph: every result is a leaf.
+
+    >>> w = Value(1.0)
+    >>> with no_grad():
+    ...     w2 = w * 2
+    >>> w2.op, w2.children
+    ('', ())
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def _parameter_names(name: str, forward: Callable) -> list[str]:
+    """The input names of `forward`, which fix a user op's arity when no formulas are given."""
+    try:
+        params = inspect.signature(forward).parameters.values()
+    except (TypeError, ValueError):
+        raise TypeError(f"define_op {name!r}: cannot read the inputs of forward; pass formulas, one per input") from None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise TypeError(f"define_op {name!r}: forward takes *args; pass formulas, one per input")
+    return [p.name for p in params]
+
+
+def define_op(name: str, forward: Callable[..., float], partials: Callable[..., tuple],
+              formulas: Sequence[str] | None = None) -> Callable[..., Value]:
+    """A new scalar op in the same table as the built-in ones.
+
+    `forward(*floats) -> float`; `partials(out, *inputs) -> tuple`, one local
+    derivative per input, written with arithmetic (and `autobp.ops` helpers)
+    so it works on floats and on Values — then the op is differentiated to any
+    order, drawn and explained like a built-in one.  `formulas` is the same
+    partials as text; the arity is the number of formulas (default 1 input).
+
+    >>> cube = define_op("cube", lambda x: x ** 3, lambda out, x: (3 * x ** 2,), ["3*x^2"])
+    >>> y = cube(Value(2.0)); y.backward(); y.op, y.data
+    ('cube', 8.0)
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"define_op: name must be an identifier such as 'cube', got {name!r}")
+    if not callable(forward) or not callable(partials):
+        raise TypeError(f"define_op {name!r}: forward and partials must be callables")
+    if formulas is None:
+        formulas = tuple(f"d{name}/d{p}" for p in _parameter_names(name, forward))
+    formulas = tuple(formulas)
+    if not formulas or not all(isinstance(f, str) for f in formulas):
+        raise TypeError(f"define_op {name!r}: formulas must be strings, one per input")
+    op = ops.register(Op(name, forward, partials, formulas))
+
+    def call(*args: object) -> Value:
+        return apply(op, *args)
+
+    call.__name__ = name
+    call.__doc__ = f"User-defined op {name!r}; partials: {', '.join(formulas)}"
+    call.op = op
+    return call

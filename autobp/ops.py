@@ -1,0 +1,184 @@
+"""The op table: every scalar operation's value and local derivatives, side by side.
+
+Each `Op` says how to compute an operation on floats (`forward`) and what its
+local derivatives are (`partials`).  `partials(out, *inputs)` is written with
+plain arithmetic and the helpers below, so the *same* function gives floats
+when the backward sweep passes floats and builds a graph when
+`grad(..., create_graph=True)` passes Values: higher derivatives need no second
+rule.  The engine's backward, `grad`, `autobp.viz` and `autobp.explain` all read
+this table; no other module holds derivative math.
+
+`forward` raises on a bad domain with a message naming the op and the value.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = [
+    "Op", "OPS", "register",
+    "ADD", "SUB", "MUL", "DIV", "POW", "NEG",
+    "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SQRT", "ABS", "SOFTPLUS",
+    "value_of", "exp_", "log_", "sigmoid_", "step", "sign",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One scalar operation: how to compute it and its local derivatives."""
+
+    name: str                      # what Value.op shows: "+", "/", "tanh"
+    forward: Callable[..., float]  # floats in, float out; raises on a bad domain
+    partials: Callable[..., tuple]  # (out, *inputs) -> one ∂out/∂input per input
+    formulas: tuple[str, ...]      # the same partials as text, for explain and viz
+
+    @property
+    def arity(self) -> int:
+        """Number of inputs, one per local derivative."""
+        return len(self.formulas)
+
+
+OPS: dict[str, Op] = {}
+
+
+BUILTIN_NAMES: frozenset[str] = frozenset()   # filled in below, once the table is built
+
+
+def register(op: Op) -> Op:
+    """Add `op` to the table under its name; a user op may be redefined, a built-in not."""
+    if op.name in BUILTIN_NAMES:
+        raise ValueError(f"{op.name!r} is a built-in op; choose another name")
+    OPS[op.name] = op
+    return op
+
+
+# ---------------------------------------------------------------------------
+# Helpers that accept a float or a Value, so one `partials` serves both sweeps.
+# ---------------------------------------------------------------------------
+
+def value_of(x: Any) -> float:
+    """The number inside `x`: `x.data` for a Value, `x` itself for a float."""
+    return x if isinstance(x, (int, float)) else x.data
+
+
+def exp_(x):
+    """e^x of a float or a Value."""
+    return math.exp(x) if isinstance(x, (int, float)) else x.exp()
+
+
+def log_(x):
+    """ln x of a float or a Value."""
+    return _log(x) if isinstance(x, (int, float)) else x.log()
+
+
+def sigmoid_(x):
+    """σ(x) of a float or a Value."""
+    return _sigmoid(x) if isinstance(x, (int, float)) else x.sigmoid()
+
+
+def step(x) -> float:
+    """Heaviside step, 1.0 for x > 0 else 0.0: relu'(x), with relu'(0) = 0 as in PyTorch.
+
+    It returns a plain constant: the step's own derivative is 0 almost everywhere.
+    """
+    return 1.0 if value_of(x) > 0 else 0.0
+
+
+def sign(x) -> float:
+    """sign(x) as a constant, with sign(0) = 0: abs'(x), as in PyTorch."""
+    v = value_of(x)
+    return 1.0 if v > 0 else -1.0 if v < 0 else 0.0
+
+
+# ---------------------------------------------------------------------------
+# Forward functions that need a domain check (the rest are operator/math).
+# ---------------------------------------------------------------------------
+
+def _div(x: float, y: float) -> float:
+    if y == 0:
+        raise ZeroDivisionError(f"'/': cannot divide {x!r} by zero")
+    return x / y
+
+
+def _pow(x: float, y: float) -> float:
+    try:
+        return math.pow(x, y)
+    except ValueError:
+        reason = "0 to a negative power divides by zero" if x == 0 else \
+            "a negative base needs a whole-number exponent"
+        raise ValueError(f"'**': {x!r} ** {y!r} is undefined ({reason})") from None
+    except OverflowError:
+        raise OverflowError(f"'**': {x!r} ** {y!r} overflows a float") from None
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: input {x!r} is too large, e^x overflows a float (x must be < 709.78)") from None
+
+
+def _log(x: float) -> float:
+    if x <= 0:
+        raise ValueError(f"log: input must be > 0, got {x!r}")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt: input must be >= 0, got {x!r}")
+    return math.sqrt(x)
+
+
+def _sigmoid(x: float) -> float:
+    """σ(x) = 1/(1 + e^-x), evaluated so that e^(±x) never overflows."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x: float) -> float:
+    """ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), which never overflows."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+# ---------------------------------------------------------------------------
+# Partials that need more than one expression.
+# ---------------------------------------------------------------------------
+
+def _pow_partials(out, x, y):
+    """∂(x^y)/∂x = y·x^(y-1);  ∂(x^y)/∂y = x^y·ln x.
+
+    ln x exists only for x > 0.  The engine refuses a Value exponent on a base
+    x <= 0, so the 0.0 branch is reached only for a number exponent, whose
+    partial nobody reads.
+    """
+    return (y * x ** (y - 1), out * log_(x) if value_of(x) > 0 else 0.0)
+
+
+# ---------------------------------------------------------------------------
+# The table.
+# ---------------------------------------------------------------------------
+
+ADD = register(Op("+", operator.add, lambda out, x, y: (1.0, 1.0), ("1", "1")))
+SUB = register(Op("-", operator.sub, lambda out, x, y: (1.0, -1.0), ("1", "-1")))
+MUL = register(Op("*", operator.mul, lambda out, x, y: (y, x), ("y", "x")))
+DIV = register(Op("/", _div, lambda out, x, y: (1 / y, -out / y), ("1/y", "-x/y^2")))
+POW = register(Op("**", _pow, _pow_partials, ("y*x^(y-1)", "x^y*ln(x)")))
+NEG = register(Op("neg", operator.neg, lambda out, x: (-1.0,), ("-1",)))
+EXP = register(Op("exp", _exp, lambda out, x: (out,), ("exp(x)",)))
+LOG = register(Op("log", _log, lambda out, x: (1 / x,), ("1/x",)))
+TANH = register(Op("tanh", math.tanh, lambda out, x: (1 - out * out,), ("1 - tanh(x)^2",)))
+SIGMOID = register(Op("sigmoid", _sigmoid, lambda out, x: (out * (1 - out),),
+                      ("sigmoid(x)*(1 - sigmoid(x))",)))
+RELU = register(Op("relu", lambda x: x if x > 0 else 0.0, lambda out, x: (step(x),),
+                   ("1 if x > 0 else 0",)))
+SQRT = register(Op("sqrt", _sqrt, lambda out, x: (0.5 / out,), ("1/(2*sqrt(x))",)))
+ABS = register(Op("abs", abs, lambda out, x: (sign(x),), ("sign(x)",)))
+SOFTPLUS = register(Op("softplus", _softplus, lambda out, x: (sigmoid_(x),), ("sigmoid(x)",)))
+
+BUILTIN_NAMES = frozenset(OPS)

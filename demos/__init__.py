@@ -1,0 +1,1 @@
+"""Runnable worked examples: `python demos/<name>.py` or `autobp demo <name>`."""
