@@ -1,0 +1,376 @@
+"""The chain rule written out: every path from an input to the output, and the backward sweep narrated.
+
+`explain(output, wrt)` writes ∂output/∂wrt the way a worked example does by
+hand.  Factors run between the Values the learner labelled: the unlabelled
+nodes in between (the `- 0.5`, `** 2`, `* 0.5` of ½(o − t)²) are multiplied
+through, so each factor is one "local derivative" of the page,
+
+    ∂E/∂w6 = ∂E/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w6,
+
+and a Value reaching the output along several paths gets one product per
+path, then their sum.  When there are too many paths, they are merged at
+shared nodes instead — the δ form, ∂E/∂node = Σ_parents ∂E/∂parent ·
+∂parent/∂node, once per node — and the text is capped with a summary.
+
+`backward_steps(output)` narrates `backward()`: one row per (node, child) in
+the order the sweep visits them, with the local derivative's formula from the
+op table, the upstream gradient and the contribution added to the child.
+
+Import the functions (`from autobp.explain import explain`), or call the
+module itself: after `import autobp.explain`, `autobp.explain(E, w6)` works.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import sys
+import types
+from dataclasses import dataclass
+
+from autobp.engine import Value, topo_order
+from autobp.ops import OPS
+
+__all__ = ["explain", "backward_steps", "BackwardTrace", "BackwardStep"]
+
+
+def _num(x: float, digits: int) -> str:
+    """x rounded to `digits` decimal places as on the page (0.248598311, 0.3); below 0.001, `digits` significant digits."""
+    if x != 0 and abs(x) < 1e-3:
+        return f"{x:.{digits}g}"
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _sum(terms: list[str]) -> str:
+    """'a + b - c' from the terms' texts."""
+    text = terms[0]
+    for t in terms[1:]:
+        text += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return text
+
+
+def _local_derivatives(node: Value) -> tuple[float, ...]:
+    """∂node/∂operand for each operand of `node`, from the op table's partials on floats."""
+    return OPS[node.op].partials(node.data, *(a if type(a) is float else a.data for a in node.operands))
+
+
+def _formula(node: Value, k: int, name_of, digits: int) -> str:
+    """The op table's formula for ∂node/∂(operand k), written with the operands' names.
+
+    A formula names the operands x, y, z; each becomes the operand's label,
+    or its number when it has none.
+    """
+    operands = node.operands
+    names = {}
+    for letter, a in zip("xyz", operands):
+        names[letter] = _num(a, digits) if type(a) is float else name_of(a)
+    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), OPS[node.op].formulas[k])
+
+
+def _factor(text: str) -> str:
+    """`text` in parentheses unless it is a single name or number, so it reads right in a product."""
+    return text if re.fullmatch(r"[\w.#]+", text) else f"({text})"
+
+
+# ---------------------------------------------------------------------------
+# explain
+# ---------------------------------------------------------------------------
+
+@dataclass
+class _Segment:
+    """One factor of the written-out chain rule: ∂upper/∂lower through unlabelled nodes only."""
+
+    lower: Value
+    upper: Value
+    value: float
+    how: str        # the op and formula of a direct edge, or the unlabelled ops passed through
+
+
+def _between(output: Value, wrt: Value) -> list[Value]:
+    """Nodes on some path from `wrt` up to `output`, in topological order (empty if none)."""
+    order = topo_order(output)
+    on_path = {wrt}
+    for node in order:
+        if any(c in on_path for c in node.children):
+            on_path.add(node)
+    return [n for n in order if n in on_path]
+
+
+def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> dict[Value, list[_Segment]]:
+    """For each stop (labelled node), the factors from it up to the next stops on the way to the output.
+
+    A forward sweep from each stop L through unlabelled nodes only: the
+    tangent dn/dL = Σ_children ∂n/∂child · dchild/dL, stopping at the next
+    labelled node M, where it is the factor ∂M/∂L.
+    """
+    inside = set(nodes)
+    parents: dict[Value, list[Value]] = {n: [] for n in nodes}
+    locals_: dict[Value, tuple[float, ...]] = {}
+    for n in nodes:
+        if n.op and any(c in inside for c in n.children):
+            locals_[n] = _local_derivatives(n)
+            for c in dict.fromkeys(n.children):
+                if c in inside:
+                    parents[c].append(n)
+    out: dict[Value, list[_Segment]] = {}
+    for lower in nodes:
+        if lower not in stops:
+            continue
+        tangent = {lower: 1.0}
+        passed: dict[Value, frozenset] = {lower: frozenset()}    # unlabelled nodes between lower and n
+        heap = [(p._id, p) for p in parents[lower]]
+        heapq.heapify(heap)
+        seen = set(parents[lower])
+        segs = []
+        while heap:
+            _, n = heapq.heappop(heap)        # creation order: every child is finished first
+            t, via = 0.0, frozenset()
+            for a, local in zip(n.operands, locals_[n]):
+                if type(a) is not float and a in tangent:
+                    t += local * tangent[a]
+                    via |= passed[a] | ({a} if a is not lower else set())
+            if n in stops:
+                segs.append(_Segment(lower, n, t, _how(n, lower, via, name_of, digits)))
+                continue
+            tangent[n], passed[n] = t, via
+            for p in parents[n]:
+                if p not in seen:
+                    seen.add(p)
+                    heapq.heappush(heap, (p._id, p))
+        out[lower] = segs
+    return out
+
+
+def _how(upper: Value, lower: Value, via: frozenset, name_of, digits: int) -> str:
+    """How ∂upper/∂lower arises: 'sigmoid: sigmoid(x)(1 - sigmoid(x))', or the ops passed through."""
+    if not via:
+        parts = [_formula(upper, k, name_of, digits) for k, a in enumerate(upper.operands) if a is lower]
+        return f"{upper.op}: {' + '.join(parts)}"
+    ops = [n.op for n in sorted(via, key=lambda n: n._id)] + [upper.op]
+    return "through " + ", ".join(ops)
+
+
+def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 40, digits: int = 9) -> str:
+    """∂output/∂wrt written out by the chain rule: local derivatives, one product per path, the sum.
+
+    Factors run between labelled Values (plus `output` and `wrt`); the
+    unlabelled nodes between two of them are multiplied through into one
+    factor.  Factors equal to exactly 1 (a `+` on the way) are left out of
+    the products.  With more than `max_paths` paths the paths are merged at
+    shared nodes (δ form, one line per node, output first), at most
+    `max_lines` lines.  Numbers are rounded to `digits` decimal places, as
+    on the page (0.248598311); those below 0.001 to `digits` significant digits.
+
+    >>> from autobp import Value
+    >>> x, w = Value(0.5, "x"), Value(-2.0, "w")
+    >>> y = x * w; y.label = "y"
+    >>> L = y.tanh(); L.label = "L"
+    >>> print(explain(L, x).splitlines()[-1])      # (1 - tanh²(xw)) · w
+    ∂L/∂x = -0.839948683
+    """
+    for what, v in (("output", output), ("wrt", wrt)):
+        if not isinstance(v, Value):
+            raise TypeError(f"explain() {what} must be a Value, got {type(v).__name__}: {v!r}")
+
+    def name_of(v: Value) -> str:
+        return v.label or ("output" if v is output else "wrt" if v is wrt else _num(v.data, digits))
+
+    top, bottom = name_of(output), name_of(wrt)
+    d = f"∂{top}/∂{bottom}"
+    nodes = _between(output, wrt)
+    if not nodes:
+        return f"{d} = 0: {top} does not depend on {bottom}."
+    if wrt is output:
+        return f"{d} = 1"
+    stops = {n for n in nodes if n.label or n is output or n is wrt}
+    segments = _segments(nodes, stops, name_of, digits)
+
+    # number of paths from each stop to the output, output first
+    count: dict[Value, int] = {output: 1}
+    for n in reversed(nodes):
+        if n in stops and n is not output:
+            count[n] = sum(count[s.upper] for s in segments[n])
+    n_paths = count[wrt]
+    lines = [f"{d} by the chain rule: {n_paths} path{'s' if n_paths != 1 else ''} from {bottom} to {top}."]
+    if n_paths <= max_paths:
+        lines += _path_form(output, wrt, segments, name_of, digits, d)
+    else:
+        lines += _delta_form(output, wrt, nodes, stops, segments, name_of, digits, max_paths, max_lines, d)
+    if stops == {output, wrt} and any("through" in s.how for s in segments[wrt]):
+        lines.append(f"(Label intermediate Values, e.g. v.label = 'h', to split ∂{top}/∂{bottom} into more factors.)")
+    return "\n".join(lines)
+
+
+def _product(chain: list[_Segment], name_of, digits: int) -> tuple[str, str, float]:
+    """The symbolic product, the numeric product (factors of exactly 1 left out), and its value."""
+    value = 1.0
+    for s in chain:
+        value *= s.value
+    shown = [s for s in chain if s.value != 1.0] or chain[:1]
+    symbols = " · ".join(f"∂{name_of(s.upper)}/∂{name_of(s.lower)}" for s in shown)
+    numbers = " × ".join(_factor(_num(s.value, digits)) for s in shown)
+    return symbols, numbers, value
+
+
+def _path_form(output, wrt, segments, name_of, digits, d) -> list[str]:
+    # every path, output end first as on the page: ∂E/∂out_o1 · ∂out_o1/∂net_o1 · ...
+    chains: list[list[_Segment]] = []
+    stack = [(wrt, [])]
+    while stack:
+        node, chain = stack.pop()
+        if node is output:
+            chains.append(list(reversed(chain)))
+            continue
+        for s in reversed(segments[node]):
+            stack.append((s.upper, chain + [s]))
+    used = {}
+    for chain in chains:
+        for s in chain:
+            used[(s.lower, s.upper)] = s
+    width = max(len(f"∂{name_of(s.upper)}/∂{name_of(s.lower)}") for s in used.values())
+    lines = ["", "Local derivatives:"]
+    for s in sorted(used.values(), key=lambda s: (-s.upper._id, -s.lower._id)):
+        factor = f"∂{name_of(s.upper)}/∂{name_of(s.lower)}"
+        lines.append(f"  {factor:<{width}} = {_num(s.value, digits):<{digits + 4}}  ({s.how})")
+    total, terms = 0.0, []
+    for i, chain in enumerate(chains, 1):
+        symbols, numbers, value = _product(chain, name_of, digits)
+        route = " → ".join([name_of(wrt)] + [name_of(s.upper) for s in reversed(chain)])
+        product = f"{numbers} = {_num(value, digits)}" if " × " in numbers else numbers
+        lines += ["", f"Path {i}: {route}", f"  {symbols}", f"  = {product}"]
+        total += value
+        terms.append(_num(value, digits))
+    lines.append("")
+    if len(chains) > 1:
+        lines.append(f"{d} = {_sum(terms)} = {_num(total, digits)}")
+    else:
+        lines.append(f"{d} = {_num(total, digits)}")
+    return lines
+
+
+def _delta_form(output, wrt, nodes, stops, segments, name_of, digits, max_paths, max_lines, d) -> list[str]:
+    top = name_of(output)
+    lines = ["", f"More than max_paths={max_paths} paths, so they are merged at shared nodes (δ form):",
+             f"∂{top}/∂n = Σ over n's next labelled nodes p of ∂{top}/∂p · ∂p/∂n, output first.", ""]
+    delta: dict[Value, float] = {output: 1.0}
+    body = [f"∂{top}/∂{top} = 1"]
+    for n in reversed(nodes):
+        if n not in stops or n is output:
+            continue
+        segs = segments[n]
+        delta[n] = sum(delta[s.upper] * s.value for s in segs)
+        symbols = " + ".join(f"∂{name_of(s.upper)}/∂{name_of(n)}" if s.upper is output else
+                             f"∂{top}/∂{name_of(s.upper)} · ∂{name_of(s.upper)}/∂{name_of(n)}" for s in segs)
+        numbers = _sum([_num(s.value, digits) if s.upper is output else
+                        f"{_num(delta[s.upper], digits)} × {_factor(_num(s.value, digits))}" for s in segs])
+        parts = [f"∂{top}/∂{name_of(n)}", symbols, numbers, _num(delta[n], digits)]
+        body.append(" = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]))
+    if len(body) > max_lines:
+        hidden = len(body) - max_lines
+        body = body[:max_lines - 1] + [f"… {hidden} more labelled nodes not shown (max_lines={max_lines}); "
+                                       f"explain a nearer Value, or label fewer intermediate nodes.", body[-1]]
+    lines += ["  " + b for b in body]
+    lines += ["", f"{d} = {_num(delta[wrt], digits)}"]
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# backward_steps
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """One (node, child) step of the backward sweep: ∂L/∂child += ∂L/∂node · ∂node/∂child."""
+
+    step: int
+    node: Value
+    child: Value
+    position: int          # which operand of node the child is (0 = x, 1 = y, ...)
+    node_name: str
+    child_name: str
+    op: str
+    formula: str           # ∂node/∂child as text, with the operands' names
+    local: float           # its value
+    upstream: float        # ∂L/∂node
+    contribution: float    # upstream · local, added to ∂L/∂child
+    child_grad: float      # ∂L/∂child after this step
+
+
+class BackwardTrace:
+    """The backward sweep from one output, step by step; `.rows` for programs, `str()` for people."""
+
+    def __init__(self, output_name: str, rows: list[BackwardStep], digits: int) -> None:
+        self.output_name = output_name
+        self.rows = rows
+        self.digits = digits
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"<BackwardTrace of ∂{self.output_name}: {len(self.rows)} steps>"
+
+    def statement(self, row: BackwardStep) -> str:
+        """'∂L/∂a += ∂L/∂c · b = 1 × -3 = -3' for one row."""
+        L, n = self.output_name, self.digits
+        return (f"∂{L}/∂{row.child_name} += ∂{L}/∂{row.node_name} · {_factor(row.formula)}"
+                f" = {_num(row.upstream, n)} × {_factor(_num(row.local, n))} = {_num(row.contribution, n)}")
+
+    def __str__(self) -> str:
+        n, L = self.digits, self.output_name
+        header = ("step", "node", "op", "child", "∂node/∂child", f"∂{L}/∂node", "contribution", f"∂{L}/∂child so far")
+        table = [header] + [(str(r.step), r.node_name, r.op, r.child_name, _num(r.local, n), _num(r.upstream, n),
+                             self.statement(r), _num(r.child_grad, n)) for r in self.rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        title = f"Backward sweep from {L}: seed ∂{L}/∂{L} = 1, nodes in reverse topological order"
+        return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table])
+
+
+def backward_steps(output: Value, *, digits: int = 6) -> BackwardTrace:
+    """Narrate `output.backward()` without running it: one row per (node, child), in visiting order.
+
+    The sweep seeds ∂L/∂L = 1, then takes the nodes in reverse topological
+    order and for each operand adds ∂L/∂node · ∂node/∂child into ∂L/∂child —
+    exactly `backward()`'s arithmetic in its order, so the numbers match.
+    Nodes nothing flows back through (∂L/∂node = 0) are skipped, as there.
+    Unlabelled nodes are named #k, the k-th node visited (as `draw_dot(visit_order=True)`).
+
+    >>> from autobp import Value
+    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
+    >>> c = a * b; c.label = "c"
+    >>> print(backward_steps(c).statement(backward_steps(c).rows[0]))
+    ∂c/∂a += ∂c/∂c · b = 1 × (-3) = -3
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"backward_steps() needs a Value, got {type(output).__name__}: {output!r}")
+    order = list(reversed(topo_order(output)))
+    visit = {v: k for k, v in enumerate(order, 1)}
+
+    def name_of(v: Value) -> str:
+        return v.label or ("L" if v is output else f"#{visit[v]}")
+
+    grads: dict[Value, float] = {output: 1.0}
+    rows: list[BackwardStep] = []
+    for node in order:
+        g = grads.get(node, 0.0)
+        if not node.op or g == 0.0:
+            continue
+        for k, (a, local) in enumerate(zip(node.operands, _local_derivatives(node), strict=True)):
+            if type(a) is float:            # constants get no gradient
+                continue
+            contribution = local * g
+            grads[a] = grads.get(a, 0.0) + contribution
+            rows.append(BackwardStep(len(rows) + 1, node, a, k, name_of(node), name_of(a), node.op,
+                                     _formula(node, k, name_of, digits), local, g, contribution, grads[a]))
+    return BackwardTrace(name_of(output), rows, digits)
+
+
+class _CallableModule(types.ModuleType):
+    """Makes `autobp.explain(output, wrt)` work as API.md writes it."""
+
+    def __call__(self, output: Value, wrt: Value, **options) -> str:
+        return explain(output, wrt, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
