@@ -7,10 +7,13 @@ one-line description.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from autobp.engine import Value
 
 EXAMPLES: dict[str, str] = {
     "neuron": "§1 the a·b neuron: random nudging vs nudging along the gradient",
+    "two_two_two": "§2 the 2-2-2 sigmoid network: forward, every ∂E/∂w, one step by hand, then training",
 }
 
 
@@ -20,3 +23,47 @@ def neuron(a: float = 5.0, b: float = 6.0) -> dict[str, Value]:
     f = va * vb
     f.label = "f"
     return {"a": va, "b": vb, "f": f}
+
+
+# §2: inputs, targets and starting parameters, as in the table of WORKED_EXAMPLES.md.
+TWO_TWO_TWO_INPUTS = {"i1": 0.02, "i2": 0.04}
+TWO_TWO_TWO_TARGETS = {"o1": 0.5, "o2": 0.9}
+TWO_TWO_TWO_PARAMS = {"w1": 0.25, "w2": 0.25, "w3": 0.15, "w4": 0.20,
+                      "w5": 0.30, "w6": 0.35, "w7": 0.40, "w8": 0.35, "b1": 0.4, "b2": 0.7}
+
+
+def _labelled(v: Value, label: str) -> Value:
+    v.label = label
+    return v
+
+
+def two_two_two(params: Mapping[str, float] | None = None) -> dict[str, Value]:
+    """§2: the 2-2-2 sigmoid network and its error, every node labelled as on the page.
+
+    net_h1 = w1·i1 + w2·i2 + b1,   out_h1 = σ(net_h1)   (h2: w3, w4, b1)
+    net_o1 = w5·out_h1 + w6·out_h2 + b2,   out_o1 = σ(net_o1)   (o2: w7, w8, b2)
+    E = E_o1 + E_o2,   E_o1 = ½(out_o1 − 0.5)²,   E_o2 = ½(out_o2 − 0.9)²
+
+    b1 is one Value shared by h1 and h2, b2 one shared by o1 and o2, so
+    their gradients sum over both uses.  `params` overrides w1…w8, b1, b2.
+
+    >>> g = two_two_two()
+    >>> round(g["net_h1"].data, 9), round(g["out_o1"].data, 9)
+    (0.415, 0.748598311)
+    """
+    values = {**TWO_TWO_TWO_PARAMS, **(params or {})}
+    unknown = set(values) - set(TWO_TWO_TWO_PARAMS)
+    if unknown:
+        raise ValueError(f"two_two_two: unknown parameters {sorted(unknown)}; "
+                         f"the network has {', '.join(TWO_TWO_TWO_PARAMS)}")
+    g = {name: Value(x, name) for name, x in {**TWO_TWO_TWO_INPUTS, **values}.items()}
+    for h, (wa, wb) in {"h1": ("w1", "w2"), "h2": ("w3", "w4")}.items():
+        g[f"net_{h}"] = _labelled(g[wa] * g["i1"] + g[wb] * g["i2"] + g["b1"], f"net_{h}")
+        g[f"out_{h}"] = _labelled(g[f"net_{h}"].sigmoid(), f"out_{h}")
+    for o, (wa, wb) in {"o1": ("w5", "w6"), "o2": ("w7", "w8")}.items():
+        g[f"net_{o}"] = _labelled(g[wa] * g["out_h1"] + g[wb] * g["out_h2"] + g["b2"], f"net_{o}")
+        g[f"out_{o}"] = _labelled(g[f"net_{o}"].sigmoid(), f"out_{o}")
+        g[f"E_{o}"] = _labelled(0.5 * (g[f"out_{o}"] - TWO_TWO_TWO_TARGETS[o]) ** 2, f"E_{o}")
+    g["E"] = _labelled(g["E_o1"] + g["E_o2"], "E")
+    return g
+
