@@ -1,0 +1,178 @@
+"""Loss functions built from Values: mean squared error, cross-entropy, hinge, and an L2 penalty.
+
+Every loss returns one Value, the root of a graph through the predictions, so
+`loss.backward()` fills the parameters' `.grad`.  Over a batch each loss is
+the *mean* of the per-sample losses C_x, as in the matrix BP formulas.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Iterable, Sequence
+
+from autobp.engine import Value
+
+__all__ = ["mse_loss", "cross_entropy_loss", "hinge_loss", "l2_penalty"]
+
+
+def _is_sequence(x: object) -> bool:
+    return not isinstance(x, (Value, str, bytes)) and hasattr(x, "__len__") and hasattr(x, "__getitem__")
+
+
+def _number(x: object, where: str) -> float | Value:
+    """A Value as it is, a real number as a float; anything else is a TypeError naming `where`."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{where}: expected a Value or a real number, got {type(x).__name__}: {x!r}")
+    return float(x)
+
+
+def _total(terms: Iterable[Value | float]) -> Value | float:
+    """Σ terms as a chain of '+' nodes starting from the first term (no `0 +` node)."""
+    it = iter(terms)
+    total = next(it)
+    for t in it:
+        total = total + t
+    return total
+
+
+def _as_value(x: Value | float) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def mse_loss(preds: Sequence, targets: Sequence) -> Value:
+    """Half the squared error, summed over outputs and averaged over samples.
+
+    C = (1/n) Σ_x ½ Σ_j (a_j(x) − y_j(x))²
+
+    `preds` is a list over samples; each sample is a list of output Values, or
+    a single Value for a one-output network (what `MLP.__call__` returns).
+    `targets` has the same shape, in numbers.  A lone Value with a number
+    target is one sample with one output.  ∂C/∂a_j(x) = (a_j − y_j)/n.
+
+    >>> from autobp import Value
+    >>> a, b = Value(3.0), Value(1.0)
+    >>> mse_loss([[a, b]], [[1.0, 1.0]]).data     # ½((3−1)² + 0²)
+    2.0
+    >>> mse_loss([a, b], [1.0, 2.0]).data          # two samples: (½·4 + ½·1)/2
+    1.25
+    """
+    if isinstance(preds, Value):
+        preds, targets = [preds], [targets]
+    if not _is_sequence(preds) or not _is_sequence(targets):
+        raise TypeError(f"mse_loss: preds and targets must be lists over samples, "
+                        f"got {type(preds).__name__} and {type(targets).__name__}")
+    if len(preds) != len(targets):
+        raise ValueError(f"mse_loss: {len(preds)} predictions but {len(targets)} targets")
+    if not len(preds):
+        raise ValueError("mse_loss: no samples (empty preds)")
+    terms = []
+    for i, (a, y) in enumerate(zip(preds, targets)):
+        a = list(a) if _is_sequence(a) else [a]
+        y = list(y) if _is_sequence(y) else [y]
+        if len(a) != len(y):
+            raise ValueError(f"mse_loss: sample {i} has {len(a)} outputs but {len(y)} targets")
+        for aj, yj in zip(a, y):
+            d = _number(aj, "mse_loss prediction") - _number(yj, "mse_loss target")
+            terms.append(d * d)      # d·d rather than d**2: one cheap '*' node, same gradient 2d
+    return _as_value(_total(terms) * (0.5 / len(preds)))
+
+
+def _cross_entropy_one(logits: Sequence, target: object) -> Value:
+    """−log softmax(z)_t = log Σ_i e^(z_i − m) + m − z_t, with m = max_i z_i."""
+    z = [_number(zi, "cross_entropy_loss logit") for zi in logits]
+    if not z:
+        raise ValueError("cross_entropy_loss: no logits")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= target < len(z):
+        raise ValueError(f"cross_entropy_loss: target_index must be an int in [0, {len(z)}), got {target!r}")
+    # shift by max(logits) (a constant) so exp never overflows; the shift cancels in the gradient
+    m = max(zi.data if isinstance(zi, Value) else zi for zi in z)
+    s = _total([(zi - m).exp() if isinstance(zi, Value) else Value(zi - m).exp() for zi in z])
+    return s.log() + m - z[int(target)]
+
+
+def cross_entropy_loss(logits: Sequence, target_index: int | Sequence[int]) -> Value:
+    """Softmax followed by the negative log-likelihood of the target class, computed stably.
+
+    C = −log( e^(z_t) / Σ_i e^(z_i) ) = logsumexp(z) − z_t,  ∂C/∂z_i = softmax(z)_i − [i = t]
+
+    logsumexp is evaluated as m + log Σ_i e^(z_i − m) with m = max z, so
+    logits of ±1000 give a finite loss and exact gradients.  With a list of
+    logit lists and a list of target indices it returns the mean over samples.
+
+    >>> from autobp import Value
+    >>> z = [Value(1000.0), Value(-1000.0)]
+    >>> loss = cross_entropy_loss(z, 1); loss.backward()
+    >>> loss.data, z[0].grad, z[1].grad
+    (2000.0, 1.0, -1.0)
+    """
+    if _is_sequence(target_index):
+        if not _is_sequence(logits) or len(logits) != len(target_index):
+            raise ValueError(f"cross_entropy_loss: a batch needs one logit list per target index, got "
+                             f"{len(logits) if _is_sequence(logits) else type(logits).__name__} for "
+                             f"{len(target_index)} targets")
+        if not len(target_index):
+            raise ValueError("cross_entropy_loss: empty batch")
+        if not all(_is_sequence(row) for row in logits):
+            raise TypeError("cross_entropy_loss: a batch of targets needs a list of logit lists")
+        total = _total([_cross_entropy_one(row, t) for row, t in zip(logits, target_index)])
+        return total * (1.0 / len(target_index))
+    if not _is_sequence(logits):
+        raise TypeError(f"cross_entropy_loss: logits must be a list of Values, got {type(logits).__name__}")
+    return _cross_entropy_one(logits, target_index)
+
+
+def hinge_loss(scores: Sequence, labels: Sequence) -> Value:
+    """The SVM max-margin loss: the mean over samples of relu(1 − y·s), labels y = ±1.
+
+    C = (1/n) Σ_x max(0, 1 − y_x s_x)
+
+    `scores` is a list with one score Value per sample (a one-element list is
+    also accepted); `labels` the matching −1/+1 numbers.
+
+    >>> from autobp import Value
+    >>> hinge_loss([Value(2.0), Value(0.5)], [1, 1]).data     # (0 + 0.5)/2
+    0.25
+    """
+    if isinstance(scores, Value):
+        scores, labels = [scores], [labels]
+    if not _is_sequence(scores) or not _is_sequence(labels):
+        raise TypeError("hinge_loss: scores and labels must be lists over samples")
+    if len(scores) != len(labels):
+        raise ValueError(f"hinge_loss: {len(scores)} scores but {len(labels)} labels")
+    if not len(scores):
+        raise ValueError("hinge_loss: no samples (empty scores)")
+    terms = []
+    for s, y in zip(scores, labels):
+        if _is_sequence(s):
+            if len(s) != 1:
+                raise ValueError(f"hinge_loss: one score per sample, got {len(s)}")
+            s = s[0]
+        if isinstance(y, bool) or not isinstance(y, numbers.Real) or y not in (-1, 1):
+            raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y!r}")
+        margin = 1.0 - _number(s, "hinge_loss score") * float(y)
+        terms.append(margin.relu() if isinstance(margin, Value) else Value(margin).relu())
+    return _total(terms) * (1.0 / len(scores))
+
+
+def l2_penalty(params: Iterable[Value], lam: float) -> Value:
+    """L2 regularisation λ Σ_p p², over exactly the parameters given.
+
+    Pass `model.parameters()` to penalise weights and biases alike (as the
+    classic micrograd moons demo does), or a list of weights only.
+    ∂/∂p = 2λp.
+
+    >>> from autobp import Value
+    >>> l2_penalty([Value(1.0), Value(-2.0)], 0.1).data
+    0.5
+    """
+    params = list(params)
+    if not params:
+        raise ValueError("l2_penalty: no parameters")
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not lam >= 0:
+        raise ValueError(f"l2_penalty: lam must be a number >= 0, got {lam!r}")
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"l2_penalty: parameters must be Values, got {type(p).__name__}: {p!r}")
+    return _total([p * p for p in params]) * float(lam)
