@@ -1,0 +1,209 @@
+"""autobp.viz: DOT structure of known graphs, and SVG/PNG rendering through the system `dot` and the embedded wasm Graphviz."""
+
+import math
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import graphviz
+import pytest
+
+from autobp import Value
+from autobp.viz import draw_dot, paths_between, render
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the system Graphviz `dot` is not installed")
+
+
+def tanh_neuron():
+    """L = tanh(a·b + c) with labelled nodes, after backward()."""
+    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(6.5, "c")
+    d = a * b
+    d.label = "d"
+    e = d + c
+    e.label = "e"
+    L = e.tanh()
+    L.label = "L"
+    L.backward()
+    return a, b, c, d, e, L
+
+
+def node_ids(source):
+    """{label: node id} for every labelled record box in DOT text."""
+    return {m.group(2): m.group(1) for m in re.finditer(r'^\s*(v\d+) \[label="\{ (?:#\d+ \| )?(\w+) \|', source, re.M)}
+
+
+def edges(source):
+    return re.findall(r"^\s*(\w+) -> (\w+)", source, re.M)
+
+
+def test_draw_dot_tanh_neuron_structure():
+    *_, L = tanh_neuron()
+    dot = draw_dot(L)
+    assert isinstance(dot, graphviz.Digraph)
+    src = dot.source
+    ids = node_ids(src)
+    assert set(ids) == {"a", "b", "c", "d", "e", "L"}
+    assert src.count("shape=record") == 6
+    assert src.count("shape=ellipse") == 3
+    a, b, c, d, e, out = (ids[k] for k in "abcdeL")
+    assert sorted(edges(src)) == sorted([
+        (a, d + "_op"), (b, d + "_op"), (d + "_op", d),       # data flows a, b -> * -> d
+        (d, e + "_op"), (c, e + "_op"), (e + "_op", e),
+        (e, out + "_op"), (out + "_op", out)])
+    assert re.search(rf'{d}_op \[label="\*"', src) and re.search(rf"{out}_op \[label=tanh", src)
+    assert "rankdir=LR" in src
+
+
+def test_draw_dot_shows_data_and_grad_to_4_significant_digits():
+    *_, L = tanh_neuron()
+    t = math.tanh(2.0 * -3.0 + 6.5)
+    src = draw_dot(L).source
+    # ∂L/∂a = (1 - tanh²)·b, computed here by hand
+    assert f"data {t:.4g}" in src and "data 0.4621" in src
+    assert f"grad {(1 - t * t) * -3.0:.4g}" in src and "grad -2.359" in src
+    assert "grad" not in draw_dot(L, show_grad=False).source
+
+
+def test_draw_dot_a_plus_a_shows_two_edges():
+    a = Value(3.0, "a")
+    src = draw_dot(a + a).source
+    ids = node_ids(src)
+    assert edges(src).count((ids["a"], "v1_op")) == 2
+
+
+def test_draw_dot_constants_are_small_plain_nodes():
+    x = Value(3.0, "x")
+    src = draw_dot(x ** 2 * 0.5).source
+    consts = re.findall(r"(v\d+_op_c\d) \[label=([\d.]+) .*shape=plaintext", src)
+    assert sorted(label for _, label in consts) == ["0.5", "2"]
+    for cid, _ in consts:
+        assert any(src_ == cid for src_, _ in edges(src))
+
+
+def test_draw_dot_text_is_stable_for_the_same_graph():
+    assert draw_dot(tanh_neuron()[-1]).source == draw_dot(tanh_neuron()[-1]).source
+
+
+def test_draw_dot_edge_derivatives_are_the_local_partials():
+    a, b, c, d, e, L = tanh_neuron()
+    src = draw_dot(L, edge_derivatives=True).source
+    t = math.tanh(0.5)
+    assert 'label="∂d/∂a = -3"' in src and 'label="∂d/∂b = 2"' in src    # ∂(ab)/∂a = b, ∂(ab)/∂b = a
+    assert 'label="∂e/∂c = 1"' in src
+    assert f'label="∂L/∂e = {1 - t * t:.4g}"' in src
+
+
+def test_draw_dot_highlight_marks_only_the_path_to_the_output():
+    a, b, c, d, e, L = tanh_neuron()
+    src = draw_dot(L, highlight=c).source
+    red = {m.group(1) for m in re.finditer(r"^\s*(v\d+) \[.*color=\"#d62728\"", src, re.M)}
+    ids = node_ids(src)
+    assert red == {ids["c"], ids["e"], ids["L"]}
+    assert paths_between(L, [c]) == {c, e, L}
+    assert paths_between(d, [c]) == set()
+
+
+def test_draw_dot_visit_order_numbers_nodes_as_backward_visits_them():
+    *_, L = tanh_neuron()
+    src = draw_dot(L, visit_order=True).source
+    numbers = dict(re.findall(r"\{ #(\d+) \| (\w+) \|", src))
+    # backward visits L, then e, then d (the parent before its children)
+    assert numbers["1"] == "L" and numbers["2"] == "e"
+    assert sorted(map(int, numbers)) == list(range(1, 7))
+
+
+def test_draw_dot_colours_parameters_inputs_and_intermediates():
+    a, b, c, d, e, L = tanh_neuron()
+    src = draw_dot(L, params=[a, b]).source
+    ids = node_ids(src)
+
+    def fill(name):
+        return re.search(rf'^\s*{ids[name]} \[.*fillcolor="([^"]+)"', src, re.M).group(1)
+
+    assert fill("a") == fill("b") != fill("c") != fill("e")
+    assert fill("d") == fill("e")
+
+
+def test_draw_dot_clusters_group_a_neuron():
+    x1, x2 = Value(1.0, "x1"), Value(2.0, "x2")
+    w1, w2, bias = Value(0.5, "w1"), Value(-1.0, "w2"), Value(0.1, "b")
+    h = (w1 * x1 + w2 * x2 + bias).tanh()
+    h.label = "h"
+    out = h * 2.0
+    neuron = paths_between(h, [w1, w2, bias])
+    assert x1 not in neuron and h in neuron and out not in neuron and len(neuron) == 3 + 5
+    src = draw_dot(out, clusters={"neuron h": neuron}).source
+    block = re.search(r"subgraph cluster_0 \{(.*?)\n\t\}", src, re.S).group(1)
+    assert 'label="neuron h"' in block
+    assert '"{ h |' in block and '"{ w1 |' in block and '"{ x1 |' not in block
+
+
+def test_draw_dot_refuses_a_large_graph_saying_how_to_draw_less():
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(30):
+        y = y * 1.01
+    with pytest.raises(ValueError, match=r"31 Values, more than max_nodes=20.*Draw less"):
+        draw_dot(y, max_nodes=20)
+    assert draw_dot(y, max_nodes=31)
+
+
+def test_draw_dot_rejects_a_non_value():
+    with pytest.raises(TypeError, match="needs a Value, got float"):
+        draw_dot(3.0)
+
+
+# -- rendering -------------------------------------------------------------------
+
+def assert_svg_with_labels(svg, labels):
+    root = ET.fromstring(svg.encode("utf-8"))
+    assert root.tag.endswith("svg")
+    texts = {t.text for t in root.iter() if t.tag.endswith("text")}
+    for label in labels:
+        assert label in texts, f"{label!r} not among the SVG's texts"
+
+
+def test_render_svg_with_the_embedded_wasm_graphviz():
+    *_, L = tanh_neuron()
+    svg = render(L, renderer="wasm")
+    assert isinstance(svg, str)
+    assert_svg_with_labels(svg, ["a", "b", "c", "L", "tanh", "*", "data 0.4621"])
+
+
+@pytest.mark.dot
+@needs_dot
+def test_render_svg_png_pdf_with_the_system_dot(tmp_path):
+    *_, L = tanh_neuron()
+    assert_svg_with_labels(render(L, renderer="dot"), ["a", "L", "tanh"])
+    png = render(L, tmp_path / "g.png", format="png", renderer="dot")
+    assert png.startswith(b"\x89PNG") and (tmp_path / "g.png").read_bytes() == png
+    assert render(draw_dot(L), format="pdf").startswith(b"%PDF")
+
+
+def test_render_without_system_dot_falls_back_to_wasm_for_svg_only(monkeypatch, tmp_path):
+    *_, L = tanh_neuron()
+    monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` anywhere on PATH
+    svg = render(L, tmp_path / "g.svg", show_grad=False)
+    assert_svg_with_labels(svg, ["a", "L"])
+    assert (tmp_path / "g.svg").read_text(encoding="utf-8") == svg
+    with pytest.raises(RuntimeError, match=r"format 'png' needs the Graphviz program `dot`"):
+        render(L, format="png")
+    with pytest.raises(RuntimeError, match="`dot`, which is not on PATH"):
+        render(L, renderer="dot")
+
+
+def test_render_dot_format_and_bad_arguments():
+    *_, L = tanh_neuron()
+    assert render(L, format="dot") == draw_dot(L).source
+    with pytest.raises(ValueError, match="renderer must be one of"):
+        render(L, renderer="cairo")
+    with pytest.raises(TypeError, match="need a Value, not a finished Digraph"):
+        render(draw_dot(L), show_grad=False)
+    with pytest.raises(TypeError, match="needs a Value or a graphviz.Digraph"):
+        render("digraph {}")
+
+
+def test_diagram_displays_inline_in_jupyter_as_svg():
+    *_, L = tanh_neuron()
+    bundle = draw_dot(L)._repr_mimebundle_()
+    assert_svg_with_labels(bundle["image/svg+xml"], ["L"])
