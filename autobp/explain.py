@@ -157,9 +157,9 @@ def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 
     Factors run between labelled Values (plus `output` and `wrt`); the
     unlabelled nodes between two of them are multiplied through into one
     factor.  Factors equal to exactly 1 (a `+` on the way) are left out of
-    the products.  With more than `max_paths` paths the paths are merged at
-    shared nodes (δ form, one line per node, output first), at most
-    `max_lines` lines.  Numbers are rounded to `digits` decimal places, as
+    the products.  With more than `max_paths` paths or `max_lines` local
+    derivatives, the paths are merged at shared nodes instead (δ form, one
+    line per node, output first), at most `max_lines` lines.  Numbers are rounded to `digits` decimal places, as
     on the page (0.248598311); those below 0.001 to `digits` significant digits.
 
     >>> from autobp import Value
@@ -193,10 +193,13 @@ def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 
             count[n] = sum(count[s.upper] for s in segments[n])
     n_paths = count[wrt]
     lines = [f"{d} by the chain rule: {n_paths} path{'s' if n_paths != 1 else ''} from {bottom} to {top}."]
-    if n_paths <= max_paths:
+    n_factors = sum(len(segments[n]) for n in stops if n is not output)
+    if n_paths <= max_paths and n_factors <= max_lines:
         lines += _path_form(output, wrt, segments, name_of, digits, d)
     else:
-        lines += _delta_form(output, wrt, nodes, stops, segments, name_of, digits, max_paths, max_lines, d)
+        why = (f"more than max_paths={max_paths} paths" if n_paths > max_paths
+               else f"more than max_lines={max_lines} local derivatives")
+        lines += _delta_form(output, wrt, nodes, stops, segments, name_of, digits, why, max_lines, d)
     if stops == {output, wrt} and any("through" in s.how for s in segments[wrt]):
         lines.append(f"(Label intermediate Values, e.g. v.label = 'h', to split ∂{top}/∂{bottom} into more factors.)")
     return "\n".join(lines)
@@ -249,9 +252,9 @@ def _path_form(output, wrt, segments, name_of, digits, d) -> list[str]:
     return lines
 
 
-def _delta_form(output, wrt, nodes, stops, segments, name_of, digits, max_paths, max_lines, d) -> list[str]:
+def _delta_form(output, wrt, nodes, stops, segments, name_of, digits, why, max_lines, d) -> list[str]:
     top = name_of(output)
-    lines = ["", f"More than max_paths={max_paths} paths, so they are merged at shared nodes (δ form):",
+    lines = ["", f"Too long to list path by path ({why}), so the paths are merged at shared nodes (δ form):",
              f"∂{top}/∂n = Σ over n's next labelled nodes p of ∂{top}/∂p · ∂p/∂n, output first.", ""]
     delta: dict[Value, float] = {output: 1.0}
     body = [f"∂{top}/∂{top} = 1"]
