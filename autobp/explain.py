@@ -212,6 +212,9 @@ def _product(chain: list[_Segment], name_of, digits: int) -> tuple[str, str, flo
         value *= s.value
     shown = [s for s in chain if s.value != 1.0] or chain[:1]
     symbols = " · ".join(f"∂{name_of(s.upper)}/∂{name_of(s.lower)}" for s in shown)
+    ones = [f"∂{name_of(s.upper)}/∂{name_of(s.lower)}" for s in chain if s not in shown]
+    if ones:
+        symbols += f"   (left out, = 1: {', '.join(ones)})"
     numbers = " × ".join(_factor(_num(s.value, digits)) for s in shown)
     return symbols, numbers, value
 

@@ -131,7 +131,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
     params = set(params)
     on_path = paths_between(root, [highlight]) if highlight is not None else set()
 
-    dot = Diagram(graph_attr={"rankdir": rankdir}, node_attr={"fontname": "Helvetica", "fontsize": "11"},
+    dot = Diagram(name="autobp", graph_attr={"rankdir": rankdir}, node_attr={"fontname": "Helvetica", "fontsize": "11"},
                   edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
     graphs = {}
     owner = {}
