@@ -33,6 +33,7 @@ import numpy as np
 
 from autobp.engine import Value
 from autobp.losses import cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
+from autobp.matrix import check_network   # shape checks only: matrix is numpy, never the engine
 from autobp.optim import SGD
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS",
@@ -212,7 +213,7 @@ class MLP(Module):
         """The MLP whose parameters are exactly `weights` and `biases` (the inverse of `to_numpy`)."""
         weights = [np.asarray(w, dtype=float) for w in weights]
         biases = [np.asarray(b, dtype=float) for b in biases]
-        check_shapes(weights, biases)
+        check_network(weights, biases)
         mlp = cls(weights[0].shape[1], [w.shape[0] for w in weights], activation, output_activation, seed=0)
         for layer, w, b in zip(mlp.layers, weights, biases):
             for n, w_row, b_j in zip(layer.neurons, w, b):
@@ -224,21 +225,3 @@ class MLP(Module):
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(map(repr, self.layers))}]"
 
-
-def check_shapes(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
-    """Raise ValueError unless weights[l] is (n_out, n_in), biases[l] (n_out,), layers chain, all finite."""
-    if len(weights) != len(biases):
-        raise ValueError(f"{len(weights)} weight matrices but {len(biases)} bias vectors")
-    if not len(weights):
-        raise ValueError("no layers: weights is empty")
-    for l, (w, b) in enumerate(zip(weights, biases)):
-        if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 1:
-            raise ValueError(f"weights[{l}] must be a non-empty 2-D (n_out, n_in) array, got shape {w.shape}")
-        if b.shape != (w.shape[0],):
-            raise ValueError(f"biases[{l}] must have shape ({w.shape[0]},) to match weights[{l}] "
-                             f"{w.shape}, got {b.shape}")
-        if l and w.shape[1] != weights[l - 1].shape[0]:
-            raise ValueError(f"weights[{l}] takes {w.shape[1]} inputs but layer {l - 1} has "
-                             f"{weights[l - 1].shape[0]} outputs")
-        if not (np.isfinite(w).all() and np.isfinite(b).all()):
-            raise ValueError(f"layer {l} has a non-finite weight or bias (nan or inf)")
