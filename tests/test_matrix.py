@@ -107,3 +107,66 @@ def test_backprop_rejects_bad_input(kwargs, match):
     x, y = args.pop("x"), args.pop("y")
     with pytest.raises(ValueError, match=match):
         backprop(weights, biases, x, y, **args)
+
+
+# -- the classic trainer (autobp.network) ---------------------------------------------------------
+
+def _book_update(weights, biases, batch, eta):
+    """The textbook's per-sample loop with column vectors: Σ_x of BP1–BP4, then W ← W − (η/m) Σ."""
+    sig = lambda z: 1 / (1 + np.exp(-z))
+    nw = [np.zeros_like(w) for w in weights]
+    nb = [np.zeros_like(b) for b in biases]
+    for x, y in batch:
+        a, acts, zs = x.reshape(-1, 1), [x.reshape(-1, 1)], []
+        for w, b in zip(weights, biases):
+            zs.append(w @ a + b.reshape(-1, 1))
+            a = sig(zs[-1])
+            acts.append(a)
+        delta = (a - y.reshape(-1, 1)) * sig(zs[-1]) * (1 - sig(zs[-1]))
+        for l in range(len(weights) - 1, -1, -1):
+            nb[l] += delta.ravel()
+            nw[l] += delta @ acts[l].T
+            if l:
+                delta = (weights[l].T @ delta) * sig(zs[l - 1]) * (1 - sig(zs[l - 1]))
+    return ([w - eta / len(batch) * n for w, n in zip(weights, nw)],
+            [b - eta / len(batch) * n for b, n in zip(biases, nb)])
+
+
+def test_network_mini_batch_update_equals_the_book_loop():
+    from autobp.network import Network
+    net = Network([4, 5, 3], seed=1)
+    rng = np.random.default_rng(2)
+    x, y = rng.random((6, 4)), np.eye(3)[rng.integers(0, 3, 6)]
+    want_w, want_b = _book_update(net.weights, net.biases, list(zip(x, y)), 3.0)
+    net.update_mini_batch(x, y, 3.0)
+    for got, want in zip(net.weights + net.biases, want_w + want_b):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_network_seed_roundtrip_and_errors():
+    from autobp.network import Network
+    a, b = Network([3, 2], seed=5), Network([3, 2], seed=5)
+    assert np.array_equal(a.weights[0], b.weights[0])
+    c = Network.from_numpy(*a.to_numpy())
+    assert np.array_equal(c.weights[0], a.weights[0]) and np.array_equal(c.biases[0], a.biases[0])
+    with pytest.raises(ValueError, match="sizes must list at least two"):
+        Network([3])
+    with pytest.raises(ValueError, match="unknown activation 'elu'"):
+        Network([3, 2], activation="elu", output_activation="elu")
+    with pytest.raises(ValueError, match=r"int labels in \[0, 2\)"):
+        a.sgd((np.zeros((2, 3)), np.array([0, 5])), 1, 1, 1.0)
+
+
+def test_network_learns_digits_to_95_percent_held_out():
+    datasets = pytest.importorskip("sklearn.datasets")
+    from autobp.network import Network
+    digits = datasets.load_digits()
+    x, y = digits.data / 16.0, digits.target
+    order = np.random.default_rng(0).permutation(len(x))
+    train, test = order[:1400], order[1400:]
+    seen = []
+    net = Network([64, 30, 10], seed=0)
+    history = net.sgd((x[train], y[train]), 20, 10, 3.0, test_data=(x[test], y[test]),
+                      on_epoch=lambda e, c, n: seen.append((e, c, n)))
+    assert len(history) == 20 and seen[-1] == (19, history[-1], len(test))
+    assert history[-1] / len(test) >= 0.95 and history[0] < history[-1]
