@@ -24,16 +24,17 @@ import ast
 import math
 from typing import Mapping
 
-from autobp.engine import Value, apply
+from autobp.engine import Value, apply, topo_order
 from autobp.ops import OPS
 
-__all__ = ["Expression", "parse", "parse_at", "MAX_LENGTH", "MAX_DEPTH"]
+__all__ = ["Expression", "parse", "parse_at", "legend", "functions", "MAX_LENGTH", "MAX_DEPTH"]
 
 MAX_LENGTH = 1000   # characters in one expression
 MAX_DEPTH = 100     # nesting of operators and calls
 _SHOWN = 70         # characters of the source shown above an error's caret
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_SYMBOLS = frozenset(_BINARY.values())
 _REFUSED_OPERATORS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
                       ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&"}
 _WHAT = {  # how to name a refused node in an error message
@@ -97,11 +98,14 @@ class Expression:
         out = self._build(self.tree.body, dict(zip(self.names, values)))
         return out if isinstance(out, Value) else Value(out)
 
-    def evaluate(self, at: Mapping[str, float]) -> tuple[Value, dict[str, Value]]:
+    def evaluate(self, at: Mapping[str, float], name_steps: bool = False) -> tuple[Value, dict[str, Value]]:
         """The output Value and the leaves (one Value per name, labelled with it).
 
         Every name of the expression must be in `at`, and every key of `at`
         must be a name of the expression (a typo should not pass silently).
+        With `name_steps`, the intermediate nodes are labelled n1, n2, … in
+        the order they are computed and the output L, so diagrams and
+        `explain` show every step (`legend` writes out what each one is).
         """
         missing = [n for n in self.names if n not in at]
         if missing:
@@ -112,7 +116,12 @@ class Expression:
             raise ValueError(f"{', '.join(unused)} given a value but not used in {self.source!r} "
                              f"(its names: {', '.join(self.names) or 'none'})")
         leaves = {n: Value(at[n], n) for n in self.names}
-        return self(*leaves.values()), leaves
+        out = self(*leaves.values())
+        if name_steps:
+            steps = [v for v in topo_order(out) if v.op and not v.label]
+            for k, v in enumerate(steps, 1):
+                v.label = "L" if v is out else f"n{k}"
+        return out, leaves
 
     def _build(self, node: ast.AST, env: dict[str, float | Value]) -> float | Value:
         """Walk the (already checked) tree; errors of the engine point at their node."""
@@ -120,22 +129,46 @@ class Expression:
             return float(node.value)
         if isinstance(node, ast.Name):
             return env[node.id]
-        args: list[ast.AST]
         if isinstance(node, ast.BinOp):
-            op, args = OPS[_BINARY[type(node.op)]], [node.left, node.right]
+            op = OPS[_BINARY[type(node.op)]]
+            values = [self._build(node.left, env), self._build(node.right, env)]
         elif isinstance(node, ast.UnaryOp):
             operand = self._build(node.operand, env)
             if isinstance(node.op, ast.UAdd):
                 return operand
-            op, args = OPS["neg"], [node.operand]
+            op, values = OPS["neg"], [operand]
         else:  # ast.Call, checked to name a table op
-            op, args = OPS[node.func.id], node.args
-        values = [self._build(a, env) for a in args]
+            op, values = OPS[node.func.id], [self._build(a, env) for a in node.args]
         try:
             return apply(op, *values)
         except (ValueError, ZeroDivisionError, OverflowError) as e:
             start, end = _columns(self.source, node)
             raise type(e)(_point(self.source, str(e), start, end)) from None
+
+
+def legend(output: Value) -> list[str]:
+    """One line per computed node of `output`'s graph, from its op and operands: 'n1 = a * b'.
+
+    >>> out, _ = parse("tanh(a*b + 1)").evaluate({"a": 2, "b": -3}, name_steps=True)
+    >>> legend(out)
+    ['n1 = a * b', 'n2 = n1 + 1', 'L = tanh(n2)']
+    """
+    def shown(x: float | Value) -> str:
+        return f"{x:g}" if type(x) is float else x.label or "?"
+
+    lines = []
+    for v in topo_order(output):
+        if not v.op:
+            continue
+        args = [shown(x) for x in v.operands]
+        if v.op in _SYMBOLS and len(args) == 2:
+            text = f"{args[0]} {v.op} {args[1]}"
+        elif v.op == "neg":
+            text = f"-{args[0]}"
+        else:
+            text = f"{v.op}({', '.join(args)})"
+        lines.append(f"{shown(v)} = {text}")
+    return lines
 
 
 class _Checker:

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from autobp import Value, define_op
-from autobp.expr import MAX_DEPTH, MAX_LENGTH, parse, parse_at
+from autobp.expr import MAX_DEPTH, MAX_LENGTH, legend, parse, parse_at
 
 AT = {"a": 2.0, "b": -3.0, "c": 10.0}
 
@@ -43,6 +43,13 @@ def test_expr_names_in_order_of_appearance_and_labelled_leaves():
     out.backward()
     # ∂/∂a = c(1 - tanh²a) + b, using one leaf for both uses of a
     assert leaves["a"].grad == pytest.approx(10 * (1 - math.tanh(2) ** 2) - 3, rel=1e-14)
+
+
+def test_expr_name_steps_labels_intermediates_and_legend_reads_them_back():
+    out, leaves = parse("(a - b) ** 2 / 2 + exp(-a)").evaluate({"a": 1.0, "b": 2.0}, name_steps=True)
+    assert legend(out) == ["n1 = a - b", "n2 = n1 ** 2", "n3 = n2 / 2", "n4 = -a", "n5 = exp(n4)", "L = n3 + n5"]
+    assert out.label == "L" and leaves["a"].label == "a"
+    assert out.data == pytest.approx(0.5 + math.exp(-1), rel=1e-15)
 
 
 def test_expr_numbers_become_float_constants_not_values():
@@ -121,7 +128,9 @@ def test_expr_limits_length_and_depth():
         parse("-" * (MAX_DEPTH + 1) + "a")
     with pytest.raises(ValueError, match="nested too deeply|invalid syntax"):
         parse("(" * 300 + "a" + ")" * 300)
-    assert parse("-" * (MAX_DEPTH - 2) + "a").names == ("a",)
+    deep = parse("-" * (MAX_DEPTH - 1) + "a")       # each level built once: linear, not 2^depth
+    out, _ = deep.evaluate({"a": 1.5})
+    assert out.data == -1.5
 
 
 @pytest.mark.parametrize("source", ["", "   ", "a\nb"])

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from autobp import Value, define_op
-from autobp.gradcheck import GradcheckError, gradcheck, sweep
+from autobp.gradcheck import GradcheckError, check_mlp, gradcheck, sweep
 from autobp.ops import value_of
 
 
@@ -188,3 +188,54 @@ def test_sweep_plot_writes_a_png(tmp_path):
     path = tmp_path / "sweep.png"
     sweep(lambda x: x.tanh(), [0.5]).plot(str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- check_mlp: engine vs matrix BP vs finite differences ---------------------------
+
+@pytest.mark.parametrize("activation, output_activation", [("tanh", None), ("sigmoid", "sigmoid"), ("relu", "linear")])
+def test_check_mlp_agrees_three_ways_for_every_parameter(activation, output_activation):
+    from autobp.nn import MLP
+
+    mlp = MLP(3, [4, 2], activation=activation, output_activation=output_activation, seed=3)
+    x = [[0.5, -1.0, 2.0], [0.1, 0.2, -0.3], [1.0, 0.0, 0.5]]
+    y = [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]
+    report = check_mlp(mlp, x, y)
+    assert report.passed
+    assert len(report.rows) == len(mlp.parameters()) == 3 * 4 + 4 + 4 * 2 + 2
+    assert [r.name for r in report.rows] == [p.label for p in mlp.parameters()]
+    for row in report.rows:
+        assert row.matrix == pytest.approx(row.analytic, rel=1e-9, abs=1e-12)
+    assert "matrix BP" in str(report).splitlines()[0]
+
+
+def test_check_mlp_names_the_parameter_where_matrix_bp_disagrees(monkeypatch):
+    from autobp import matrix
+    from autobp.nn import MLP
+
+    real = matrix.backprop
+
+    def off_by_one_entry(*args, **kwargs):
+        nabla_w, nabla_b, deltas = real(*args, **kwargs)
+        nabla_w[1] = nabla_w[1].copy()
+        nabla_w[1][0, 2] += 0.01
+        return nabla_w, nabla_b, deltas
+
+    monkeypatch.setattr(matrix, "backprop", off_by_one_entry)
+    report = check_mlp(MLP(2, [3, 1], seed=0), [[0.3, -0.7]], [[1.0]])
+    assert [r.name for r in report.failures] == ["w[1][0,2]"]
+    with pytest.raises(GradcheckError, match=r"failed for w\[1\]\[0,2\]"):
+        check_mlp(MLP(2, [3, 1], seed=0), [[0.3, -0.7]], [[1.0]], raise_exception=True)
+
+
+def test_check_mlp_flags_a_relu_unit_sitting_at_zero():
+    import numpy as np
+
+    from autobp.nn import MLP
+
+    # hidden unit 0 gets z = 1·1 + (-1)·1 + 0 = 0 exactly: its relu is at the kink
+    mlp = MLP.from_numpy([np.array([[1.0, -1.0], [0.5, 0.5]]), np.array([[1.0, 2.0]])],
+                         [np.array([0.0, 0.1]), np.array([0.0])], activation="relu")
+    report = check_mlp(mlp, [[1.0, 1.0]], [[0.0]])
+    flagged = {r.name for r in report.rows if r.kink}
+    assert flagged == {"w[0][0,0]", "w[0][0,1]", "b[0][0]"}
+    assert report.passed and report.kinks
