@@ -7,13 +7,16 @@ one-line description.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from autobp.engine import Value
+from autobp.losses import mse_loss
+from autobp.nn import MLP
 
 EXAMPLES: dict[str, str] = {
     "neuron": "§1 the a·b neuron: random nudging vs nudging along the gradient",
     "two_two_two": "§2 the 2-2-2 sigmoid network: forward, every ∂E/∂w, one step by hand, then training",
+    "xor": "§4 XOR: logistic regression fails, a hidden layer succeeds; early stopping, L2, restarts",
 }
 
 
@@ -67,3 +70,23 @@ def two_two_two(params: Mapping[str, float] | None = None) -> dict[str, Value]:
     g["E"] = _labelled(g["E_o1"] + g["E_o2"], "E")
     return g
 
+
+def three_layer(mlp: MLP, x: Sequence[float], y: float) -> dict[str, Value]:
+    """§3: one sample through an MLP, its cost C = ½(a − y)², every node labelled.
+
+    Layer l (code index, 0 = first weight layer) has weighted inputs z[l][j]
+    and activations a[l][j]; the inputs are x1, x2, …  δ of layer l is
+    ∂C/∂z[l][j], which `autobp.grad(g["C"], [g["z[l][j]"], …])` reads off
+    the graph.  The parameters keep the MLP's labels w[l][j,k] and b[l][j].
+    """
+    xs = [Value(float(xk), f"x{k + 1}") for k, xk in enumerate(x)]
+    zs, activations = mlp.forward(xs)
+    g = {v.label: v for v in xs}
+    g.update({p.label: p for p in mlp.parameters()})
+    for l, (z_l, a_l) in enumerate(zip(zs, activations[1:])):
+        for j, (z, a) in enumerate(zip(z_l, a_l)):
+            g[f"z[{l}][{j}]"] = _labelled(z, f"z[{l}][{j}]")
+            if a is not z:                      # a linear layer's activation is its z node
+                g[f"a[{l}][{j}]"] = _labelled(a, f"a[{l}][{j}]")
+    g["C"] = _labelled(mse_loss([activations[-1]], [[y]]), "C")
+    return g

@@ -1,0 +1,201 @@
+"""A small training loop for autobp MLPs: mini-batches, early stopping, L2, and random restarts.
+
+The everyday craft around gradient descent, in one function:
+
+- mini-batch SGD: each epoch shuffles the training samples and takes one
+  step per batch of `batch_size` (the whole set when None);
+- L2 regularisation: each batch minimises C + λ Σ_p p² over all parameters;
+- a validation split with early stopping: after every epoch the held-out
+  loss is measured; training stops after `patience` epochs without a new
+  best, and the weights of the best epoch are put back;
+- random restarts: train `restarts` networks from different seeds and keep
+  the one with the best monitored loss.
+
+The monitored loss is the validation loss when there is a validation split,
+else the training loss.  Losses in the history are the data loss only (no
+L2 term), measured after each epoch on the whole set.  Nothing is printed:
+pass `callback` to watch progress (the command line draws a tqdm bar with it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from autobp.datasets import split
+from autobp.engine import Value, no_grad
+from autobp.losses import cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
+from autobp.nn import Module
+from autobp.optim import SGD
+
+__all__ = ["fit", "History", "Progress", "predict", "accuracy", "LOSSES"]
+
+LOSSES = ("mse", "hinge", "cross_entropy")
+
+
+class Progress(NamedTuple):
+    """What `callback` receives after every epoch."""
+
+    restart: int          # 0 … restarts − 1
+    epoch: int            # 1 … epochs
+    loss: float           # training data loss after this epoch
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+
+
+@dataclass
+class History:
+    """Per-epoch numbers of the run that was kept, and how the restarts compared."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    best_epoch: int = 0            # the epoch whose weights were kept (0: the initial weights)
+    best_loss: float = float("inf")   # the monitored loss of those weights
+    stopped_early: bool = False
+    restart: int = 0               # which restart was kept
+    restart_scores: list[float] = field(default_factory=list)   # best monitored loss of each restart
+
+
+def _outputs(model: Module, X: np.ndarray) -> list[list[Value]]:
+    """The model's outputs for every row of X, each as a list of Values."""
+    rows = []
+    for x in X.tolist():                      # plain floats take the engine's fast path
+        out = model(x)
+        rows.append(out if isinstance(out, list) else [out])
+    return rows
+
+
+def _data_loss(kind: str, outputs: list[list[Value]], y: np.ndarray) -> Value:
+    """The mean loss over samples; y holds class indices (0/1 for one output)."""
+    labels = y.tolist()
+    if kind == "hinge":
+        return hinge_loss([o[0] for o in outputs], [2 * c - 1 for c in labels])
+    if kind == "cross_entropy":
+        return cross_entropy_loss(outputs, labels)
+    if len(outputs[0]) == 1:
+        return mse_loss(outputs, [[c] for c in labels])
+    return mse_loss(outputs, np.eye(len(outputs[0]))[labels].tolist())
+
+
+def _classes(kind: str, outputs: list[list[Value]]) -> np.ndarray:
+    """Predicted classes: argmax for several outputs; for one, score > 0 (hinge) or > ½ (mse)."""
+    scores = np.array([[v.data for v in o] for o in outputs])
+    if scores.shape[1] > 1:
+        return scores.argmax(axis=1)
+    return (scores[:, 0] > (0.0 if kind == "hinge" else 0.5)).astype(np.int64)
+
+
+def predict(model: Module, X: np.ndarray, loss: str = "mse") -> np.ndarray:
+    """The class the model picks for each row of X (decided as for `loss`)."""
+    with no_grad():
+        return _classes(loss, _outputs(model, np.asarray(X, dtype=float)))
+
+
+def accuracy(model: Module, X: np.ndarray, y: np.ndarray, loss: str = "mse") -> float:
+    """The fraction of rows of X whose predicted class is y."""
+    return float((predict(model, X, loss) == np.asarray(y)).mean())
+
+
+def _evaluate(model: Module, kind: str, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(data loss, accuracy) on a whole set, without building a graph."""
+    with no_grad():
+        outputs = _outputs(model, X)
+        return _data_loss(kind, outputs, y).data, float((_classes(kind, outputs) == y).mean())
+
+
+def _check(X: np.ndarray, y: np.ndarray, loss: str, epochs: int, batch_size: int | None,
+           patience: int | None, restarts: int) -> None:
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or not len(X):
+        raise ValueError(f"fit: X must be (n_samples, n_features) and y (n_samples,), got {X.shape} and {y.shape}")
+    if loss not in LOSSES:
+        raise ValueError(f"fit: unknown loss {loss!r}; choose one of {', '.join(map(repr, LOSSES))}")
+    for name, n, low in (("epochs", epochs, 1), ("restarts", restarts, 1),
+                         ("batch_size", batch_size, 1), ("patience", patience, 1)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < low):
+            raise ValueError(f"fit: {name} must be an integer >= {low}, got {n!r}")
+
+
+def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, loss: str = "mse",
+        epochs: int = 100, lr: float = 0.1, momentum: float = 0.0, batch_size: int | None = None,
+        l2: float = 0.0, val_fraction: float = 0.0, patience: int | None = None, restarts: int = 1,
+        seed: int = 0, callback: Callable[[Progress], None] | None = None) -> tuple[Module, History]:
+    """Train a model by mini-batch SGD; return the kept model and its history.
+
+    `model` is a Module, or a function seed → Module (needed for restarts > 1;
+    restart r uses seed + r).  `X` is (n_samples, n_features); `y` holds class
+    indices (0/1 with one output).  `loss` is "mse" (½(a − y)², one-hot for
+    several outputs), "hinge" (one output, labels mapped to ±1) or
+    "cross_entropy" (one logit per class).  `val_fraction` > 0 holds out
+    that share of the samples (seeded) for early stopping; `patience` stops a
+    run after that many epochs without a better monitored loss.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    _check(X, y, loss, epochs, batch_size, patience, restarts)
+    if restarts > 1 and isinstance(model, Module):
+        raise ValueError("fit: restarts > 1 needs a function seed → model, to build a fresh network per restart")
+    X_val = y_val = None
+    if val_fraction:
+        X, y, X_val, y_val = split(X, y, val_fraction, seed)
+    best: tuple[History, Module] | None = None
+    scores = []
+    for r in range(restarts):
+        net = model if isinstance(model, Module) else model(seed + r)
+        history = _train_one(net, X, y, X_val, y_val, loss, epochs, lr, momentum, batch_size, l2,
+                             patience, np.random.default_rng([seed, r]),
+                             None if callback is None else lambda *a, r=r: callback(Progress(r, *a)))
+        history.restart = r
+        scores.append(history.best_loss)
+        if best is None or history.best_loss < best[0].best_loss:
+            best = (history, net)
+    history, net = best
+    history.restart_scores = scores
+    return net, history
+
+
+def _train_one(net: Module, X, y, X_val, y_val, kind, epochs, lr, momentum, batch_size, l2,
+               patience, rng, report) -> History:
+    """One run: epochs of shuffled mini-batch steps, tracking and restoring the best weights."""
+    params = net.parameters()
+    opt = SGD(params, lr=lr, momentum=momentum)
+    history = History()
+    batch = batch_size or len(X)
+    monitored = _evaluate(net, kind, *((X_val, y_val) if X_val is not None else (X, y)))[0]
+    best_loss, best_weights, waited = monitored, [p.data for p in params], 0
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch):
+            rows = order[start:start + batch]
+            objective = _data_loss(kind, _outputs(net, X[rows]), y[rows])
+            if l2:
+                objective = objective + l2_penalty(params, l2)
+            opt.zero_grad()
+            objective.backward()
+            opt.step()
+        train_loss, train_acc = _evaluate(net, kind, X, y)
+        history.loss.append(train_loss)
+        history.accuracy.append(train_acc)
+        val_loss = val_acc = None
+        if X_val is not None:
+            val_loss, val_acc = _evaluate(net, kind, X_val, y_val)
+            history.val_loss.append(val_loss)
+            history.val_accuracy.append(val_acc)
+        if report:
+            report(epoch, train_loss, train_acc, val_loss, val_acc)
+        monitored = train_loss if val_loss is None else val_loss
+        if monitored < best_loss:
+            best_loss, best_weights, waited = monitored, [p.data for p in params], 0
+            history.best_epoch = epoch
+        else:
+            waited += 1
+            if patience is not None and waited >= patience:
+                history.stopped_early = True
+                break
+    for p, w in zip(params, best_weights):     # keep the best epoch's weights
+        p.data = w
+    history.best_loss = best_loss
+    return history
