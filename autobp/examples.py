@@ -16,6 +16,7 @@ from autobp.nn import MLP
 EXAMPLES: dict[str, str] = {
     "neuron": "§1 the a·b neuron: random nudging vs nudging along the gradient",
     "two_two_two": "§2 the 2-2-2 sigmoid network: forward, every ∂E/∂w, one step by hand, then training",
+    "three_layer": "§3 three layers: each layer's δ from the graph and from the BP equations, side by side",
     "xor": "§4 XOR: logistic regression fails, a hidden layer succeeds; early stopping, L2, restarts",
 }
 
