@@ -18,6 +18,7 @@ EXAMPLES: dict[str, str] = {
     "two_two_two": "§2 the 2-2-2 sigmoid network: forward, every ∂E/∂w, one step by hand, then training",
     "three_layer": "§3 three layers: each layer's δ from the graph and from the BP equations, side by side",
     "xor": "§4 XOR: logistic regression fails, a hidden layer succeeds; early stopping, L2, restarts",
+    "digits": "§5 matrix-form BP trains a digits classifier; a Value MLP gives the same gradients",
 }
 
 
