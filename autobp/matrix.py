@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "LOSSES", "forward", "backprop", "cost", "check_network"]
+__all__ = ["ACTIVATIONS", "LOSSES", "forward", "backprop", "cost", "check_network", "check_loss"]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -123,7 +123,8 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _check_loss(loss: str, output_activation: str) -> None:
+def check_loss(loss: str, output_activation: str) -> None:
+    """Raise ValueError for an unknown loss, or cross-entropy on an output layer that is not linear."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(map(repr, LOSSES))}")
     if loss == "cross_entropy" and output_activation != "linear":
@@ -134,7 +135,7 @@ def _check_loss(loss: str, output_activation: str) -> None:
 def cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray,
          activation: str = "sigmoid", output_activation: str = "sigmoid", loss: str = "mse") -> float:
     """The mean loss C = (1/n) Σ_x C_x of the batch (see the module docstring for C_x)."""
-    _check_loss(loss, output_activation)
+    check_loss(loss, output_activation)
     zs, activations = forward(weights, biases, x, activation, output_activation)
     y = _batch(y, activations[-1].shape[1], "y")
     if loss == "mse":
@@ -158,7 +159,7 @@ def backprop(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.
     >>> nabla_w[0], nabla_b[0]          # C = ½(2·3 − 1)²: ∂C/∂w = 5·3, ∂C/∂b = 5
     (array([[15.]]), array([5.]))
     """
-    _check_loss(loss, output_activation)
+    check_loss(loss, output_activation)
     zs, activations = forward(weights, biases, x, activation, output_activation)
     n_layers, n = len(weights), activations[0].shape[0]
     y = _batch(y, activations[-1].shape[1], "y")

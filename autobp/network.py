@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from autobp.matrix import backprop, check_network, forward
+from autobp.matrix import backprop, check_loss, check_network, forward
 
 __all__ = ["Network"]
 
@@ -61,6 +61,7 @@ class Network:
         self.biases = [self.rng.standard_normal(n) for n in sizes[1:]]
         self.weights = [self.rng.standard_normal((n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self._kwargs = {"activation": activation, "output_activation": output_activation}
+        check_loss(loss, output_activation)
         forward(self.weights, self.biases, np.zeros((1, sizes[0])), **self._kwargs)   # checks the activations
 
     def to_numpy(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
