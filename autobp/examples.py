@@ -19,6 +19,7 @@ EXAMPLES: dict[str, str] = {
     "three_layer": "§3 three layers: each layer's δ from the graph and from the BP equations, side by side",
     "xor": "§4 XOR: logistic regression fails, a hidden layer succeeds; early stopping, L2, restarts",
     "digits": "§5 matrix-form BP trains a digits classifier; a Value MLP gives the same gradients",
+    "moons": "§6 two moons: a 2-16-16-1 MLP with hinge loss + L2, and its decision boundary",
 }
 
 

@@ -1,0 +1,76 @@
+"""§6 moons: accuracy checked by a NumPy forward pass; the first step against HIPS autograd; the PNG."""
+
+import builtins
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+from autobp import datasets
+from autobp.demos import moons as demo
+from autobp.nn import MLP
+
+
+def _relu_scores(weights, biases, X):
+    a = X
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        z = a @ W.T + b
+        a = z if l == len(weights) - 1 else np.maximum(z, 0.0)
+    return a[:, 0]
+
+
+@pytest.mark.slow
+def test_moons_reaches_full_training_accuracy():
+    model, history = demo.train(steps=50)       # half the demo's 100 steps already separates the moons
+    X, y = datasets.moons(100, noise=0.1, seed=0)
+    assert ((_relu_scores(*model.to_numpy(), X) > 0) == y).all()
+    assert history[-1][1] < history[0][1] / 10
+
+
+def test_moons_first_step_is_gradient_descent_on_hinge_plus_l2():
+    X, y = datasets.moons(100, noise=0.1, seed=0)
+    weights, biases = MLP(2, [16, 16, 1], activation="relu", seed=0).to_numpy()
+    shapes = [a.shape for pair in zip(weights, biases) for a in pair]
+    theta = np.concatenate([a.ravel() for pair in zip(weights, biases) for a in pair])
+
+    def objective(theta):
+        parts, i = [], 0
+        for shape in shapes:
+            n = int(np.prod(shape))
+            parts.append(anp.reshape(theta[i:i + n], shape))
+            i += n
+        a = X
+        for l in range(3):
+            z = anp.dot(a, parts[2 * l].T) + parts[2 * l + 1]
+            a = z if l == 2 else anp.maximum(z, 0.0)
+        hinge = anp.mean(anp.maximum(0.0, 1 - (2 * y - 1) * a[:, 0]))
+        return hinge + demo.L2 * anp.sum(theta ** 2)
+
+    model, history = demo.train(steps=1)
+    assert history[0][1] == pytest.approx(float(objective(theta)), rel=1e-12)
+    stepped = theta - 1.0 * autograd.grad(objective)(theta)     # lr 1.0 at step 0
+    new_w, new_b = model.to_numpy()
+    got = np.concatenate([a.ravel() for pair in zip(new_w, new_b) for a in pair])
+    np.testing.assert_allclose(got, stepped, rtol=1e-10, atol=1e-13)
+
+
+def test_moons_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    model, _ = demo.train(steps=2)
+    path = tmp_path / "boundary.png"
+    demo.plot_boundary(model, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_moons_plot_without_matplotlib_says_what_to_install(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(ImportError, match=r"pip install 'autobp\[plot\]'"):
+        demo.plot_boundary(MLP(2, [16, 16, 1], activation="relu", seed=0), "unused.png")
