@@ -18,6 +18,7 @@ import inspect
 import itertools
 import math
 import numbers
+import operator
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -191,45 +192,89 @@ def apply(op: Op, *args: object) -> Value:
     return _record(op, out, operands[0], tuple(operands[1:]))
 
 
-_TOTAL = (ops.ADD, ops.SUB, ops.MUL)   # ops whose forward is defined for every pair of floats
+def _binary_slow(op: Op, x: object, y: object, other: object) -> Value:
+    """`_binary`'s general path: number types other than float and int, bad operands, errors."""
+    if type(other) is float:
+        _finite_float(other, f"'{op.name}'")        # nan or ±inf: a ValueError naming the op
+    elif not isinstance(other, Value) and _constant(other) is NotImplemented:
+        return NotImplemented
+    return apply(op, x, y)
 
 
 def _binary(op: Op, reflected: bool = False) -> Callable:
     """The operator method for a two-input op (`__mul__`, or `__rmul__` when reflected).
 
-    This is the hot path of every graph.  For `+ - *` between Values and
-    floats it computes and records the node directly; anything else (other
-    number types, `/` and `**` with their domain checks) goes through `apply`.
+    This is the hot path of every graph, so it is written for speed: the
+    common operands (a Value, a finite float, an int) are read with exact type
+    tests, `op.forward` is called directly, and the node is filled in here
+    rather than by a call to `_record` (a call costs about 50 ns, a third of
+    the node's own cost).  Anything unusual — other number types, nan or inf
+    constants, a domain error, an overflow, `**` with a Value exponent —
+    goes through `apply`, which raises the error naming the op and the value.
     Unknown operand types return NotImplemented, so Python raises its usual
     TypeError naming the operator and both types.
     """
     forward = op.forward
-    fast = any(op is t for t in _TOTAL)
+    value_exponent_checked = op is ops.POW      # apply checks the base of a Value exponent
+    new = object.__new__
 
     def method(self: Value, other: object) -> Value:
-        if type(other) is float:
-            if other - other:                       # nan - nan and inf - inf are nan
-                _finite_float(other, f"'{op.name}'")
-        elif not isinstance(other, Value) and _constant(other) is NotImplemented:
-            return NotImplemented
-        x, y = (other, self) if reflected else (self, other)
-        if not fast or (type(other) is not float and type(other) is not Value):
+        t = type(other)
+        if t is Value:
+            od = other.data
+        elif t is float and not other - other:     # finite: nan - nan and inf - inf are nan
+            od = other
+        elif t is int and -_INT_LIMIT < other < _INT_LIMIT:
+            other = od = float(other)               # constants are stored as floats
+        else:
+            return _binary_slow(op, other if reflected else self, self if reflected else other, other)
+        if reflected:                               # pairs, not 4-tuples: no tuple is built
+            x, y = other, self
+            xd, yd = od, self.data
+        else:
+            x, y = self, other
+            xd, yd = self.data, od
+        if value_exponent_checked and type(y) is Value:
             return apply(op, x, y)
-        out = forward(x if type(x) is float else x.data, y if type(y) is float else y.data)
+        try:
+            out = forward(xd, yd)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return apply(op, x, y)                  # raises again, naming the op and the nodes
         if out - out:                               # overflowed to ±inf: let apply explain
             return apply(op, x, y)
-        return _record(op, out, x, y) if _grad_enabled else _leaf(out)
+        if not _grad_enabled:
+            return _leaf(out)
+        node = new(Value)                           # _record(op, out, x, y), inlined
+        node.data = out
+        node.grad = 0.0
+        node.label = ""
+        node._op = op
+        node._x = x
+        node._y = y
+        node._g = None
+        node._id = _new_id()
+        return node
 
     method.__name__ = f"__{'r' if reflected else ''}{op.name}__"
     method.__doc__ = f"{'other ' if reflected else ''}{op.name} {'self' if reflected else 'other'} (op '{op.name}')."
     return method
 
 
+_INT_LIMIT = 2 ** 1023     # ints inside this range convert to a finite float
+
+
 def _unary(op: Op) -> Callable:
-    """The method for a one-input op, e.g. `Value.tanh`."""
+    """The method for a one-input op, e.g. `Value.tanh`: `op.forward` directly, `apply` for errors."""
+    forward = op.forward
 
     def method(self: Value) -> Value:
-        return apply(op, self)
+        try:
+            out = forward(self.data)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return apply(op, self)                  # raises again, naming the op and the node
+        if out - out or not _grad_enabled:          # not finite (apply explains), or a leaf
+            return apply(op, self)
+        return _record(op, out, self, None)
 
     method.__name__ = op.name
     method.__doc__ = f"{op.name}(self); d/dx = {op.formulas[0]}"
@@ -251,8 +296,8 @@ del _name, _op
 # Topological order and the two sweeps
 # ---------------------------------------------------------------------------
 
-def _creation_order(node: Value) -> int:
-    return node._id
+# The sort key of a topological order: a node's creation number (a C getter, not a Python call per node).
+_creation_order = operator.attrgetter("_id")
 
 
 def topo_order(root: Value) -> list[Value]:
@@ -276,27 +321,37 @@ def _float_sweep(root: Value) -> list[Value]:
     """
     if root._g is not None:
         raise RuntimeError("backward() is already running on this graph (called from inside a partials function?)")
-    # Collect the reachable nodes; `_g is None` means "not seen yet".
+    # Collect the reachable nodes; `_g is None` means "not seen yet".  Leaves go
+    # to their own list: they need no sorting and no visit in the sweep.  The
+    # loop walks `nodes` while appending to it (a list iterator also yields the
+    # items appended during the loop), so no separate stack is needed, and it
+    # reads _x and _y directly instead of building a tuple of children per node.
     root._g = 0.0
-    nodes = [root]
-    stack = [root]
+    nodes, leaves = ([], [root]) if root._op is None else ([root], [])
     try:
-        while stack:
-            node = stack.pop()
+        for node in nodes:
+            x = node._x
+            if type(x) is not float and x._g is None:
+                x._g = 0.0
+                (leaves if x._op is None else nodes).append(x)
             y = node._y
-            for child in (node._x, *y) if type(y) is tuple else (node._x, y):
-                if child is not None and type(child) is not float and child._g is None:
-                    child._g = 0.0
-                    nodes.append(child)
-                    stack.append(child)
+            if y is None or type(y) is float:
+                continue
+            if type(y) is tuple:          # an op of three or more inputs
+                for child in y:
+                    if type(child) is not float and child._g is None:
+                        child._g = 0.0
+                        (leaves if child._op is None else nodes).append(child)
+            elif y._g is None:
+                y._g = 0.0
+                (leaves if y._op is None else nodes).append(y)
         nodes.sort(key=_creation_order, reverse=True)     # parents before children
         root._g = 1.0
         for node in nodes:
             g = node._g
-            op = node._op
-            if op is None or g == 0.0:    # a leaf, or nothing flows back through here
+            if g == 0.0:                  # nothing flows back through here
                 continue
-            x, y = node._x, node._y
+            op, x, y = node._op, node._x, node._y
             if y is None:
                 (lx,) = op.partials(node.data, x.data)
                 x._g += lx * g
@@ -312,8 +367,9 @@ def _float_sweep(root: Value) -> list[Value]:
                 lx, ly = op.partials(node.data, x.data, y.data)
                 x._g += lx * g
                 y._g += ly * g
+        nodes += leaves
     except BaseException as e:
-        for n in nodes:
+        for n in (*nodes, *leaves):
             n._g = None
         if isinstance(e, (ValueError, TypeError, ZeroDivisionError, OverflowError)):
             raise _backward_error(node, e) from e
