@@ -48,12 +48,22 @@ def agree(what: str, ref: list[float], got: list[float], rel: float = 1e-12, abs
     return worst
 
 
-def median_runs(run, reps: int) -> list[float]:
-    """Medians, field by field, of `reps` calls of run() -> tuple of times; gc.collect() between runs."""
+def median_runs(run, reps: int, collector: bool = True) -> list[float]:
+    """Medians, field by field, of `reps` calls of run() -> tuple of times; gc.collect() between runs.
+
+    collector=False disables Python's cyclic garbage collector during each run
+    (for information only: it shows what the collector's passes over the live
+    graph cost; autobp never changes the collector's settings itself).
+    """
     rows = []
     for _ in range(reps):
         gc.collect()           # start each run from the same heap; micrograd's cycles are freed here
-        rows.append(run())
+        if not collector:
+            gc.disable()
+        try:
+            rows.append(run())
+        finally:
+            gc.enable()
     return [statistics.median(col) for col in zip(*rows)]
 
 
@@ -117,6 +127,7 @@ def w2_floats(a: list[float], b: list[float], check: list) -> tuple[int, int]:
 
 def w2_engine(eng, a: list[float], b: list[float]) -> tuple[int, int, list[float]]:
     va, vb = [eng.leaf(x) for x in a], [eng.leaf(x) for x in b]
+    gc.collect()               # the inputs are long-lived, like a model's parameters
     t0 = clock()
     s = va[0] * vb[0]
     for i in range(1, len(va)):
@@ -317,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             row[eng.name] = {"fwd": f / (2 * n), "bwd": b / (2 * n)}
             if eng is auto:
                 assert sys.getrecursionlimit() == default_limit
+                f, b = median_runs(run, r, collector=False)
+                row["autobp, gc off"] = {"fwd": f / (2 * n), "bwd": b / (2 * n)}
         res["W1"][n] = row
 
     # W2 ------------------------------------------------------------------
@@ -340,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         f, bk = median_runs(run2, r)
         res["checks"][f"W2 {eng.name}"] = agree(f"W2 {eng.name}", expect2, got2, rel=1e-9, abs_=1e-12)
         w2[eng.name] = {"fwd": f / nodes2, "bwd": bk / nodes2}
+        if eng is auto:
+            f, bk = median_runs(run2, r, collector=False)
+            w2["autobp, gc off"] = {"fwd": f / nodes2, "bwd": bk / nodes2}
     res["W2"] = w2
 
     # W3 ------------------------------------------------------------------
@@ -431,17 +447,23 @@ def report(res: dict, quick: bool) -> None:
     freed = ", ".join(f"{c}: {'yes' if w5[c]['freed_by_refcounting'] else 'no'}" for c in cols if c in w5)
     print("\n".join(lines))
     print(f"\nW5 graph freed on drop without gc.collect(): {freed}")
+    print(f"autobp with the garbage collector disabled (information only), fwd+bwd: "
+          f"W1 N={n1:.0e} {total(w1, 'autobp, gc off'):,.0f} ns/node "
+          f"({ratio(total(w1, 'autobp, gc off'), total(w1, 'floats')):.2f}× floats), "
+          f"W2 {total(w2, 'autobp, gc off'):,.0f} ns/node "
+          f"({ratio(total(w2, 'autobp, gc off'), total(w2, 'floats')):.2f}× floats).")
     print(f"micrograd's recursive backward fails on a chain of {res['micrograd_fails_at_depth']:,} "
           f"nodes at the default recursion limit ({res['recursion_limit']}); it was raised for micrograd only.")
 
     print("\nW1 scaling (ns per node, forward + backward; autobp split fwd/bwd)\n")
-    print("| N | nodes | floats | autobp fwd | autobp bwd | autobp | autobp/floats | micrograd | micrograd/autobp |"
-          + (" torch |" if has_torch else ""))
-    print("|" + " --- |" * (9 + has_torch))
+    print("| N | nodes | floats | autobp fwd | autobp bwd | autobp | autobp/floats | autobp, gc off | micrograd "
+          "| micrograd/autobp |" + (" torch |" if has_torch else ""))
+    print("|" + " --- |" * (10 + has_torch))
     for n, row in res["W1"].items():
         cells = [f"{n:.0e}", f"{row['nodes']:,}", fmt(total(row, "floats")), fmt(row["autobp"]["fwd"]),
                  fmt(row["autobp"]["bwd"]), fmt(total(row, "autobp")),
-                 fmt(ratio(total(row, "autobp"), total(row, "floats")), 2), fmt(total(row, "micrograd")),
+                 fmt(ratio(total(row, "autobp"), total(row, "floats")), 2), fmt(total(row, "autobp, gc off")),
+                 fmt(total(row, "micrograd")),
                  fmt(ratio(total(row, "micrograd"), total(row, "autobp")), 1)]
         if has_torch:
             cells.append(fmt(total(row, "torch")))
