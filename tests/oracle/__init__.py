@@ -1,0 +1,1 @@
+"""Tests against independent autodiff libraries (HIPS autograd; torch when installed)."""
