@@ -1,7 +1,9 @@
 """The `autobp` command line: a thin argparse front end over the library.
 
-Results go to stdout, diagnostics to stderr.  Exit codes: 0 success,
-1 a check failed, 2 a usage error.
+Results go to stdout, diagnostics and progress to stderr.  Exit codes:
+0 success, 1 a check failed (`gradcheck`), 2 a usage error — bad arguments,
+or an expression or value the library refuses (one `autobp: error:` line,
+never a traceback).
 """
 
 from __future__ import annotations
@@ -9,9 +11,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from autobp.examples import EXAMPLES
 
+SWEEP_EXAMPLE = ("tanh(a*b + c)", "a=2,b=-3,c=10", "a")   # gradcheck --sweep without an expression
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line on stderr (exit 2)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ---------------------------------------------------------------------------
+# Subcommands
+# ---------------------------------------------------------------------------
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.name is None or args.list:
@@ -23,21 +39,256 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expression(args: argparse.Namespace, name_steps: bool = False):
+    """(output, leaves) of EXPR at the --at values."""
+    from autobp.expr import parse, parse_at
+
+    at = {}
+    for text in args.at:
+        for name, value in parse_at(text).items():
+            if name in at:
+                raise ValueError(f"--at: {name!r} is given twice")
+            at[name] = value
+    return parse(args.expr).evaluate(at, name_steps=name_steps)
+
+
+def _leaf(leaves: dict, name: str):
+    if name not in leaves:
+        raise ValueError(f"--wrt {name}: not a name of the expression (its names: {', '.join(leaves)})")
+    return leaves[name]
+
+
+def _cmd_draw(args: argparse.Namespace) -> int:
+    from autobp.viz import render
+
+    out, leaves = _expression(args, name_steps=True)
+    if not args.no_grad:
+        out.backward()
+    options = dict(rankdir=args.rankdir, show_grad=not args.no_grad, edge_derivatives=args.edge_derivatives,
+                   visit_order=args.visit_order)
+    if args.highlight:
+        options["highlight"] = _leaf(leaves, args.highlight)
+    to_stdout = args.output == "-"
+    fmt = args.format or ("svg" if to_stdout else Path(args.output).suffix.lstrip(".").lower() or "svg")
+    fmt = "dot" if fmt == "gv" else fmt
+    result = render(out, None if to_stdout else args.output, format=fmt, renderer=args.renderer, **options)
+    if to_stdout:
+        if isinstance(result, bytes):
+            raise ValueError(f"-o -: {fmt} is binary; write it to a file, e.g. -o graph.{fmt}")
+        sys.stdout.write(result if result.endswith("\n") else result + "\n")
+    else:
+        print(f"wrote {args.output} ({fmt})")
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from autobp.explain import backward_steps, explain
+    from autobp.expr import legend
+
+    out, leaves = _expression(args, name_steps=True)
+    wrt = [_leaf(leaves, args.wrt)] if args.wrt else list(leaves.values())
+    print("where " + "; ".join(legend(out)) if out.op else f"{out.label} is an input")
+    print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x) for x in wrt))
+    return 0
+
+
+def _cmd_gradcheck(args: argparse.Namespace) -> int:
+    from autobp.expr import parse
+    from autobp.gradcheck import gradcheck, sweep
+
+    if args.expr is None:
+        if not args.sweep:
+            raise _UsageError("gradcheck needs EXPR (or --sweep for the step-size experiment)")
+        args.expr, args.at, args.wrt = SWEEP_EXAMPLE[0], [SWEEP_EXAMPLE[1]], args.wrt or SWEEP_EXAMPLE[2]
+    _, leaves = _expression(args)
+    f, inputs = parse(args.expr), list(leaves.values())
+    if args.sweep:
+        wrt = inputs.index(_leaf(leaves, args.wrt)) if args.wrt else 0
+        result = sweep(f, inputs, wrt=wrt)
+        print(f"f = {args.expr} at {', '.join(f'{n}={v.data:g}' for n, v in leaves.items())}")
+        print(result)
+        if args.plot:
+            result.plot(args.plot)
+            print(f"wrote {args.plot}")
+        return 0
+    report = gradcheck(f, inputs, eps=args.eps, atol=args.atol, rtol=args.rtol, order=args.order)
+    print(report)
+    return 0 if report.passed else 1
+
+
+# name: (what is trained, default epochs, default learning rate)
+TRAIN_RECIPES = {
+    "xor": ("2-2-1 sigmoid MLP, ½(a − y)² loss, full batch, best of 4 restarts", 2000, 2.0),
+    "moons": ("2-16-16-1 relu MLP, hinge loss + L2 1e-4, full batch, 100 points", 100, 0.1),
+    "digits": ("64-30-10 sigmoid network in matrix form (BP1–BP4), batches of 10, 20% held out", 30, 3.0),
+}
+
+
+def _progress_bar(total: int, unit: str):
+    """A tqdm bar on stderr, silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from autobp import datasets
+
+    what, default_epochs, default_lr = TRAIN_RECIPES[args.dataset]
+    epochs, lr = args.epochs or default_epochs, args.lr or default_lr
+    print(f"{args.dataset}: {what}; {epochs} epochs, learning rate {lr:g}, seed {args.seed}")
+    if args.dataset == "digits":
+        from autobp.network import Network
+
+        X, y = datasets.load_digits()
+        X_train, y_train, X_test, y_test = datasets.split(X, y, 0.2, seed=args.seed)
+        net = Network([64, 30, 10], seed=args.seed)
+        with _progress_bar(epochs, "epoch") as bar:
+            def on_epoch(epoch: int, correct: int, total: int) -> None:
+                bar.set_postfix_str(f"test {correct}/{total}")
+                bar.update()
+
+            correct = net.sgd((X_train, y_train), epochs, 10, lr, test_data=(X_test, y_test), on_epoch=on_epoch)
+        print(f"test accuracy {correct[-1] / len(y_test):.1%} ({correct[-1]} / {len(y_test)} held-out digits), "
+              f"best epoch {max(range(epochs), key=correct.__getitem__) + 1}")
+        return 0
+
+    from autobp.nn import MLP
+    from autobp.train import fit
+
+    if args.dataset == "xor":
+        X, y = datasets.xor()
+        options = dict(loss="mse", restarts=4)
+
+        def model(seed: int) -> MLP:
+            return MLP(2, [2, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
+    else:
+        X, y = datasets.moons(100, noise=0.1, seed=args.seed)
+        options = dict(loss="hinge", l2=1e-4)
+        model = MLP(2, [16, 16, 1], activation="relu", seed=args.seed)
+    with _progress_bar(epochs * options.get("restarts", 1), "epoch") as bar:
+        def on_epoch(p) -> None:
+            bar.set_postfix_str(f"loss {p.loss:.4f} acc {p.accuracy:.0%}")
+            bar.update()
+
+        _, history = fit(model, X, y, epochs=epochs, lr=lr, seed=args.seed, callback=on_epoch, **options)
+    best = history.best_epoch
+    print(f"train accuracy {history.accuracy[best - 1] if best else float('nan'):.1%}, "
+          f"loss {history.best_loss:.6g} (epoch {best} of {len(history.loss)} kept"
+          f"{f', restart {history.restart + 1} of {len(history.restart_scores)}' if options.get('restarts') else ''})")
+    return 0
+
+
+class _UsageError(Exception):
+    """A combination of arguments argparse cannot express; reported like its own errors."""
+
+
+# ---------------------------------------------------------------------------
+# The parser
+# ---------------------------------------------------------------------------
+
+def _positive(kind: type):
+    """An argparse type: a number of `kind` that is > 0."""
+    def convert(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    p.add_argument("expr", metavar="EXPR", nargs="?" if optional else None,
+                   help="an expression such as 'tanh(a*b + c)': names, numbers, + - * / **, and the functions "
+                        "exp log tanh sigmoid relu sqrt abs softplus (quote it; put '--' before one that "
+                        "starts with '-')")
+    p.add_argument("--at", action="append", default=[], metavar="a=2,b=-3",
+                   help="values of the names (repeatable)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autobp", description="A scalar autograd engine that shows its work.")
+    parser = _Parser(prog="autobp", description="A scalar autograd engine that shows its work.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
     demo = sub.add_parser("demo", help="run a worked example (no NAME lists them)",
                           description="Run a worked example; without NAME, list them.")
     demo.add_argument("name", nargs="?", choices=list(EXAMPLES), metavar="NAME", help=", ".join(EXAMPLES))
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.set_defaults(run=_cmd_demo)
+
+    draw = sub.add_parser("draw", help="draw an expression's graph (SVG, DOT, PNG, PDF)",
+                          description="Draw the computational graph of EXPR with its values and gradients. "
+                                      "The format follows -o's suffix: .svg (works without Graphviz installed), "
+                                      ".dot/.gv (DOT text), .png/.pdf (need Graphviz's `dot`).")
+    _add_expression(draw)
+    draw.add_argument("-o", "--output", default="graph.svg", metavar="PATH",
+                      help="file to write (default graph.svg; '-' writes SVG or DOT text to stdout)")
+    draw.add_argument("--format", help="svg, dot, png, pdf, … (default: from -o's suffix)")
+    draw.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR", help="layout direction")
+    draw.add_argument("--no-grad", action="store_true", help="draw values only, without running backward()")
+    draw.add_argument("--edge-derivatives", action="store_true", help="label edges with local derivatives")
+    draw.add_argument("--visit-order", action="store_true", help="number nodes in backward()'s visiting order")
+    draw.add_argument("--highlight", metavar="NAME", help="colour the paths from this input to the output")
+    draw.add_argument("--renderer", choices=["auto", "dot", "wasm"], default="auto",
+                      help="system Graphviz `dot`, the embedded WebAssembly Graphviz, or auto (dot if installed)")
+    draw.set_defaults(run=_cmd_draw)
+
+    explain = sub.add_parser("explain", help="write out the chain rule for an expression",
+                             description="Write ∂L/∂x of EXPR out by the chain rule: every path, each local "
+                                         "derivative, the products and the sum.  Intermediate results are "
+                                         "named n1, n2, … and the output L.")
+    _add_expression(explain)
+    explain.add_argument("--wrt", metavar="NAME", help="the input to differentiate by (default: each in turn)")
+    explain.add_argument("--steps", action="store_true", help="narrate the backward sweep step by step instead")
+    explain.set_defaults(run=_cmd_explain)
+
+    check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences",
+                           description="Compare the engine's gradient of EXPR with central finite differences "
+                                       "(exit 1 when it fails), or with --sweep show how the error of forward "
+                                       "and central differences depends on the step eps.")
+    _add_expression(check, optional=True)
+    check.add_argument("--order", type=int, choices=[1, 2], default=1, help="2 also checks second derivatives")
+    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
+    check.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
+    check.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
+    check.add_argument("--sweep", action="store_true",
+                       help=f"step-size experiment, eps = 1e-1 … 1e-12 (default f: {SWEEP_EXAMPLE[0]} at "
+                            f"{SWEEP_EXAMPLE[1]})")
+    check.add_argument("--wrt", metavar="NAME", help="--sweep: the input to vary (default: the first)")
+    check.add_argument("--plot", metavar="PNG", help="--sweep: also write a log-log plot (needs matplotlib)")
+    check.set_defaults(run=_cmd_gradcheck)
+
+    train = sub.add_parser("train", help="train a network on a bundled data set, with a progress bar",
+                           description="Train a small network: " + "; ".join(
+                               f"{name}: {recipe[0]}" for name, recipe in TRAIN_RECIPES.items())
+                           + ".  Progress goes to stderr (a bar on a terminal), the summary to stdout.")
+    train.add_argument("dataset", choices=list(TRAIN_RECIPES), metavar="DATASET", help=", ".join(TRAIN_RECIPES))
+    train.add_argument("--epochs", type=_positive(int), help="epochs (default: " + ", ".join(
+        f"{name} {recipe[1]}" for name, recipe in TRAIN_RECIPES.items()) + ")")
+    train.add_argument("--lr", type=_positive(float), help="learning rate (default: " + ", ".join(
+        f"{name} {recipe[2]:g}" for name, recipe in TRAIN_RECIPES.items()) + ")")
+    train.add_argument("--seed", type=int, default=0, help="seed of initial weights, data and shuffling (default 0)")
+    train.set_defaults(run=_cmd_train)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
-    return args.run(args)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except _UsageError as e:
+        print(f"autobp {args.command}: error: {e} (see 'autobp {args.command} --help')", file=sys.stderr)
+        return 2
+    except (ValueError, ArithmeticError, RuntimeError, OSError, ImportError) as e:
+        print(f"autobp: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autobp: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
