@@ -63,9 +63,6 @@ class Program:
     def size(self) -> int:
         return len(self.inputs) + len(self.steps)
 
-    def ops_used(self) -> set[str]:
-        return {name for name, _ in self.steps}
-
 
 def run(program: Program, inputs, backend: dict[str, Callable]) -> list:
     """Every node's value when `program` runs on `inputs` with `backend` (op name -> callable)."""
