@@ -8,17 +8,8 @@ from autobp import Value, define_op, grad
 from autobp.ops import OPS
 
 
-@pytest.fixture
-def user_ops():
-    """Names registered by a test, removed from the shared table afterwards."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        OPS.pop(name, None)
-
-
-def _define(user_ops, name, *args, **kwargs):
-    user_ops.append(name)
+def _define(name, *args, **kwargs):
+    """define_op; conftest's autouse fixture removes the op from the shared table after the test."""
     return define_op(name, *args, **kwargs)
 
 
@@ -26,8 +17,8 @@ def _central_difference(f, x0: float, h: float = 1e-6) -> float:
     return (f(x0 + h) - f(x0 - h)) / (2 * h)
 
 
-def test_define_op_cube_is_in_the_table_and_differentiates_to_second_order(user_ops):
-    cube = _define(user_ops, "t_cube", lambda x: x ** 3, lambda out, x: (3 * x ** 2,), ["3*x^2"])
+def test_define_op_cube_is_in_the_table_and_differentiates_to_second_order():
+    cube = _define("t_cube", lambda x: x ** 3, lambda out, x: (3 * x ** 2,), ["3*x^2"])
     assert OPS["t_cube"].formulas == ("3*x^2",) and OPS["t_cube"].arity == 1
     x = Value(-1.3)
     y = cube(x)
@@ -39,9 +30,9 @@ def test_define_op_cube_is_in_the_table_and_differentiates_to_second_order(user_
     assert (d1.data, d2.data) == (pytest.approx(3 * 1.3 ** 2, rel=1e-15), pytest.approx(6 * -1.3, rel=1e-15))
 
 
-def test_define_op_inside_a_larger_graph(user_ops):
+def test_define_op_inside_a_larger_graph():
     """softsign(x) = x / (1 + |x|), derivative 1 / (1 + |x|)²; f = softsign(x·y) + x."""
-    softsign = _define(user_ops, "t_softsign", lambda x: x / (1 + abs(x)),
+    softsign = _define("t_softsign", lambda x: x / (1 + abs(x)),
                        lambda out, x: (1 / (1 + abs(x)) ** 2,), ["1/(1+|x|)^2"])
     x, y = Value(0.8), Value(-1.5)
     f = softsign(x * y) + x
@@ -50,9 +41,9 @@ def test_define_op_inside_a_larger_graph(user_ops):
     assert (x.grad, y.grad) == (pytest.approx(d * -1.5 + 1, rel=1e-14), pytest.approx(d * 0.8, rel=1e-14))
 
 
-def test_define_op_two_inputs_full_hessian(user_ops):
+def test_define_op_two_inputs_full_hessian():
     """g(x, y) = x·y²: ∂g = (y², 2xy); Hessian [[0, 2y], [2y, 2x]]."""
-    g = _define(user_ops, "t_xy2", lambda x, y: x * y * y, lambda out, x, y: (y * y, 2 * x * y), ["y^2", "2*x*y"])
+    g = _define("t_xy2", lambda x, y: x * y * y, lambda out, x, y: (y * y, 2 * x * y), ["y^2", "2*x*y"])
     x, y = Value(1.25), Value(-0.5)
     out = g(x, y)
     assert out.children == (x, y) and OPS["t_xy2"].arity == 2
@@ -65,19 +56,19 @@ def test_define_op_two_inputs_full_hessian(user_ops):
     assert g(2.0, y).operands == (2.0, y) and g(x, 3.0).operands == (x, 3.0)
 
 
-def test_define_op_arity_from_forward_when_no_formulas(user_ops):
+def test_define_op_arity_from_forward_when_no_formulas():
     """Without formulas the arity is read from forward's inputs: h(x, y) = xy + y, ∂h = (y, x + 1)."""
-    h = _define(user_ops, "t_affine", lambda x, y: x * y + y, lambda out, x, y: (y, x + 1))
+    h = _define("t_affine", lambda x, y: x * y + y, lambda out, x, y: (y, x + 1))
     assert OPS["t_affine"].arity == 2
     a, b = Value(2.0), Value(0.3)
     h(a, b).backward()
     assert (a.grad, b.grad) == (0.3, 3.0)
 
 
-def test_define_op_wrong_partials_is_caught_by_finite_differences(user_ops):
+def test_define_op_wrong_partials_is_caught_by_finite_differences():
     """A learner's slip (d/dx x³ written as 2x²) gives a gradient that central differences contradict."""
-    wrong = _define(user_ops, "t_cube_wrong", lambda x: x ** 3, lambda out, x: (2 * x ** 2,), ["2*x^2"])
-    right = _define(user_ops, "t_cube_right", lambda x: x ** 3, lambda out, x: (3 * x ** 2,), ["3*x^2"])
+    wrong = _define("t_cube_wrong", lambda x: x ** 3, lambda out, x: (2 * x ** 2,), ["2*x^2"])
+    right = _define("t_cube_right", lambda x: x ** 3, lambda out, x: (3 * x ** 2,), ["3*x^2"])
     for op in (wrong, right):
         x = Value(1.7)
         op(x).backward()
@@ -94,17 +85,17 @@ def test_define_op_refuses_a_builtin_name():
         assert OPS[name] is before
 
 
-def test_define_op_user_op_can_be_redefined(user_ops):
-    _define(user_ops, "t_twice", lambda x: 3 * x, lambda out, x: (3.0,), ["3"])
-    twice = _define(user_ops, "t_twice", lambda x: 2 * x, lambda out, x: (2.0,), ["2"])
+def test_define_op_user_op_can_be_redefined():
+    _define("t_twice", lambda x: 3 * x, lambda out, x: (3.0,), ["3"])
+    twice = _define("t_twice", lambda x: 2 * x, lambda out, x: (2.0,), ["2"])
     x = Value(5.0)
     y = twice(x)
     y.backward()
     assert (y.data, x.grad) == (10.0, 2.0)
 
 
-def test_define_op_partials_wrong_count_names_the_op(user_ops):
-    bad = _define(user_ops, "t_bad_count", lambda x: 2 * x, lambda out, x: (2.0, 1.0), ["2"])
+def test_define_op_partials_wrong_count_names_the_op():
+    bad = _define("t_bad_count", lambda x: 2 * x, lambda out, x: (2.0, 1.0), ["2"])
     x = Value(1.0)
     y = bad(x) * 3
     with pytest.raises((ValueError, TypeError), match="t_bad_count"):
