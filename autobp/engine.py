@@ -154,8 +154,8 @@ def _forward(op: Op, args: Sequence[object], floats: Sequence[float]) -> float:
 
 
 def _constant(x: object) -> float:
-    """A number operand, stored as a float; NotImplemented for anything else."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+    """A number operand (bools count, as in Python), stored as a float; NotImplemented for anything else."""
+    if not isinstance(x, numbers.Real):
         return NotImplemented
     return _finite_float(x, "a constant operand")
 

@@ -86,3 +86,11 @@ def test_errors_in_backward_name_the_op():
     z = x * 3.0
     z.backward()
     assert x.grad == 3.0
+
+
+def test_bools_are_numbers_in_the_constructor_and_as_operands():
+    # Python treats True as 1 and False as 0; autobp does the same everywhere.
+    assert Value(True).data == 1.0
+    x = Value(3.0)
+    assert (x * True).data == 3.0 and (False + x).data == 3.0
+    assert (x * True).operands == (x, 1.0)
