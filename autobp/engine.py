@@ -374,7 +374,22 @@ def _float_sweep(root: Value) -> list[Value]:
         if isinstance(e, (ValueError, TypeError, ZeroDivisionError, OverflowError)):
             raise _backward_error(node, e) from e
         raise
+    for leaf in leaves:
+        if leaf._g - leaf._g:         # inf or nan: every overflow upstream ends up in a leaf
+            raise _nonfinite_gradient(nodes)
     return nodes
+
+
+def _nonfinite_gradient(nodes: list[Value]) -> OverflowError:
+    """Reset the sweep and name the first node (parents first) whose gradient left the floats."""
+    bad = next(n for n in nodes if n._g - n._g)
+    g = bad._g
+    for n in nodes:
+        n._g = None
+    parent = next((p for p in nodes if p._op is not None and bad in p.children), None)
+    via = f" through '{parent.op}'" if parent is not None else ""
+    return OverflowError(f"backward: the gradient reaching {bad!r} is {g!r}{via}; a local derivative "
+                         f"overflowed a float (e.g. 1/x at a tiny x)")
 
 
 def _nary_float_step(node: Value, g: float) -> None:

@@ -94,3 +94,17 @@ def test_bools_are_numbers_in_the_constructor_and_as_operands():
     x = Value(3.0)
     assert (x * True).data == 3.0 and (False + x).data == 3.0
     assert (x * True).operands == (x, 1.0)
+
+
+def test_a_gradient_that_overflows_raises_naming_the_node_and_op():
+    # d/dx log x = 1/x = 1e320 does not fit in a float: no silent inf in x.grad.
+    x = Value(1e-320, "x")
+    with pytest.raises(OverflowError, match=r"label='x'.*through 'log'"):
+        x.log().backward()
+    assert x.grad == 0.0
+    with pytest.raises(OverflowError, match="through 'log'"):
+        grad(x.log() - x.log(), [x])
+    x.log().tanh()          # the graph is still usable: the failed sweep left no state behind
+    y = Value(2.0, "y")
+    (y.log() - y.log()).backward()
+    assert y.grad == 0.0
