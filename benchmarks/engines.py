@@ -53,14 +53,8 @@ def generic_half_squared_error(outs: list, target: Sequence[float]):
     return _total(terms) * 0.5
 
 
-class Autobp:
-    """autobp through its public API."""
-
-    name = "autobp"
-
-    def __init__(self) -> None:
-        from autobp import Value, nn
-        self.leaf, self.nn = Value, nn
+class _ScalarValues:
+    """What autobp and micrograd share: nodes with `.data` and `.grad`, MLPs returning a node or a list."""
 
     @staticmethod
     def data(v) -> float:
@@ -71,19 +65,34 @@ class Autobp:
         return v.grad
 
     @staticmethod
+    def outputs(model, x: Sequence[float]) -> list:
+        out = model(x)
+        return out if isinstance(out, list) else [out]
+
+    @staticmethod
+    def _with_params(model, init: list[float]):
+        """`model` with its parameters set to `init` (micrograd's order); returns (model, parameters)."""
+        params = model.parameters()
+        for p, x in zip(params, init, strict=True):
+            p.data = x
+        return model, params
+
+
+class Autobp(_ScalarValues):
+    """autobp through its public API."""
+
+    name = "autobp"
+
+    def __init__(self) -> None:
+        from autobp import Value, nn
+        self.leaf, self.nn = Value, nn
+
+    @staticmethod
     def backward(v) -> None:
         v.backward()
 
     def mlp(self, nin: int, nouts: list[int], init: list[float]):
-        model = self.nn.MLP(nin, nouts, activation="relu", seed=0)
-        for p, x in zip(model.parameters(), init, strict=True):
-            p.data = x
-        return model, model.parameters()
-
-    @staticmethod
-    def outputs(model, x: Sequence[float]) -> list:
-        out = model(x)
-        return out if isinstance(out, list) else [out]
+        return self._with_params(self.nn.MLP(nin, nouts, activation="relu", seed=0), init)
 
     def hinge_l2(self, scores: list, labels: Sequence[float], params: list, lam: float):
         return self.nn.hinge_loss(scores, labels) + self.nn.l2_penalty(params, lam)
@@ -100,7 +109,7 @@ class Autobp:
         return self.nn.SGD(params, lr=lr).step
 
 
-class Micrograd:
+class Micrograd(_ScalarValues):
     """micrograd 0.1.0: its Value and its nn.MLP; its recursive backward gets a raised recursion limit."""
 
     name = "micrograd"
@@ -110,28 +119,12 @@ class Micrograd:
         self.leaf, self.nn = engine.Value, nn
         self.depth_limit = 10_000     # recursion limit for backward(), raised by the caller for deep graphs
 
-    @staticmethod
-    def data(v) -> float:
-        return v.data
-
-    @staticmethod
-    def grad(v) -> float:
-        return v.grad
-
     def backward(self, v) -> None:
         with recursion_limit(self.depth_limit):
             v.backward()
 
     def mlp(self, nin: int, nouts: list[int], init: list[float]):
-        model = self.nn.MLP(nin, nouts)
-        for p, x in zip(model.parameters(), init, strict=True):
-            p.data = x
-        return model, model.parameters()
-
-    @staticmethod
-    def outputs(model, x: Sequence[float]) -> list:
-        out = model(x)
-        return out if isinstance(out, list) else [out]
+        return self._with_params(self.nn.MLP(nin, nouts), init)
 
     hinge_l2 = staticmethod(generic_hinge_l2)
     half_squared_error = staticmethod(generic_half_squared_error)
