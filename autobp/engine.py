@@ -142,14 +142,14 @@ def _node_name(v: object) -> str:
 
 def _forward(op: Op, args: Sequence[object], floats: Sequence[float]) -> float:
     """op.forward(*floats), checked: errors and non-finite results name the op."""
+    where = "".join(map(_node_name, args))
     try:
         out = op.forward(*floats)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
-        where = "".join(_node_name(a) for a in args)
         raise type(e)(f"{e}{where}") from None
     if not math.isfinite(out):
-        shown = ", ".join(repr(f) for f in floats)
-        raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number{''.join(map(_node_name, args))}")
+        shown = ", ".join(map(repr, floats))
+        raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number{where}")
     return out
 
 
@@ -179,7 +179,7 @@ def apply(op: Op, *args: object) -> Value:
                 raise TypeError(f"{op.name}: inputs must be Values or real numbers, got {type(a).__name__}: {a!r}")
             operands.append(c)
             floats.append(c)
-    if op.name == "**" and isinstance(operands[1], Value) and floats[0] <= 0:
+    if op is ops.POW and isinstance(operands[1], Value) and floats[0] <= 0:
         raise ValueError(f"'**': with a Value exponent the base must be > 0 (d/dy x^y = x^y·ln x), "
                          f"got {floats[0]!r}{_node_name(operands[0])}; use a number exponent instead")
     out = _forward(op, operands, floats)
