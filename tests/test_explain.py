@@ -6,7 +6,7 @@ import re
 import pytest
 
 import autobp.explain
-from autobp import Value
+from autobp import Value, examples
 from autobp.explain import BackwardTrace, backward_steps, explain
 
 # WORKED_EXAMPLES §2 by plain math: the oracle for every number below
@@ -129,10 +129,7 @@ def test_explain_module_is_callable_as_api_md_writes_it():
     assert autobp.explain(g["E"], g["w6"]) == explain(g["E"], g["w6"])
 
 
-def test_explain_with_the_examples_builder_if_present():
-    examples = pytest.importorskip("autobp.examples")
-    if not hasattr(examples, "two_two_two"):
-        pytest.skip("autobp.examples.two_two_two not written yet")
+def test_explain_with_the_examples_builder():
     g = examples.two_two_two()
     assert "0.248598311 × 0.18819888 × 0.601327636 = 0.028133669" in explain(g["E"], g["w6"])
 
