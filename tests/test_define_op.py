@@ -114,3 +114,36 @@ def test_define_op_bad_definitions_are_refused():
     with pytest.raises(TypeError, match="callable"):
         define_op("t_not_callable", 3.0, lambda out, x: (1.0,))
     assert "t_not_callable" not in OPS
+
+
+def _half_cube_graph():
+    """L = ½·cube(x) at x = 2 through a user op: ∂cube/∂x = 3x² = 12, ∂L/∂x = 1.5x² = 6."""
+    cube = _define("t_cube_drawn", lambda x: x ** 3, lambda out, x: (3 * x * x,), ["3*x^2"])
+    x = Value(2.0, "x")
+    y = cube(x)
+    y.label = "y"
+    L = y * 0.5
+    L.label = "L"
+    L.backward()
+    return x, L
+
+
+def test_a_user_op_is_drawn_like_a_built_in_one():
+    from autobp.viz import draw_dot
+
+    x, L = _half_cube_graph()
+    source = draw_dot(L, edge_derivatives=True).source
+    assert "label=t_cube_drawn shape=ellipse" in source
+    assert "∂y/∂x = 12" in source               # its partials, evaluated: 3·2²
+    assert f"grad {1.5 * 2.0 ** 2:g}" in source   # x's box shows ∂L/∂x = 1.5x²
+
+
+def test_a_user_op_is_explained_with_its_formula_and_value():
+    from autobp.explain import backward_steps, explain
+
+    x, L = _half_cube_graph()
+    text = explain(L, x)
+    assert "(t_cube_drawn: 3*x^2)" in text
+    assert text.rstrip().endswith(f"∂L/∂x = {1.5 * 2.0 ** 2:g}")
+    (step,) = [r for r in backward_steps(L).rows if r.op == "t_cube_drawn"]
+    assert step.local == 3 * 2.0 ** 2
