@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Sequence
 
 from autobp import ops
-from autobp.ops import OPS, Op
+from autobp.ops import Op
 
 __all__ = ["Value", "apply", "topo_order", "grad", "no_grad", "is_grad_enabled", "define_op"]
 
@@ -255,8 +255,9 @@ def _binary(op: Op, reflected: bool = False) -> Callable:
         node._id = _new_id()
         return node
 
-    method.__name__ = f"__{'r' if reflected else ''}{op.name}__"
-    method.__doc__ = f"{'other ' if reflected else ''}{op.name} {'self' if reflected else 'other'} (op '{op.name}')."
+    x, y = ("other", "self") if reflected else ("self", "other")
+    method.__doc__ = (f"{x} {op.name} {y}, recorded as op '{op.name}' with x = {x}, y = {y}: "
+                      f"∂/∂x = {op.formulas[0]}, ∂/∂y = {op.formulas[1]}.")
     return method
 
 
@@ -276,18 +277,23 @@ def _unary(op: Op) -> Callable:
             return apply(op, self)
         return _record(op, out, self, None)
 
-    method.__name__ = op.name
-    method.__doc__ = f"{op.name}(self); d/dx = {op.formulas[0]}"
+    method.__doc__ = f"{op.name}(self), recorded as op '{op.name}': d/dx = {op.formulas[0]}."
     return method
+
+
+def _attach(name: str, method: Callable) -> None:
+    """Install `method` on Value under `name` (and name it so in tracebacks and help())."""
+    method.__name__, method.__qualname__ = name, f"Value.{name}"
+    setattr(Value, name, method)
 
 
 for _name, _op in [("add", ops.ADD), ("sub", ops.SUB), ("mul", ops.MUL),
                    ("truediv", ops.DIV), ("pow", ops.POW)]:
-    setattr(Value, f"__{_name}__", _binary(_op))
-    setattr(Value, f"__r{_name}__", _binary(_op, reflected=True))
-Value.__neg__ = _unary(ops.NEG)
+    _attach(f"__{_name}__", _binary(_op))
+    _attach(f"__r{_name}__", _binary(_op, reflected=True))
+_attach("__neg__", _unary(ops.NEG))
 for _op in (ops.EXP, ops.LOG, ops.TANH, ops.SIGMOID, ops.RELU, ops.SQRT, ops.ABS, ops.SOFTPLUS):
-    setattr(Value, _op.name, _unary(_op))
+    _attach(_op.name, _unary(_op))
 Value.__abs__ = Value.abs
 del _name, _op
 
