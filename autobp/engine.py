@@ -399,6 +399,7 @@ def _nonfinite_gradient(nodes: list[Value]) -> OverflowError:
 
 
 def _nary_float_step(node: Value, g: float) -> None:
+    """The float sweep's step for an op of three or more inputs (user ops): child._g += local · g."""
     args = node.operands
     locals_ = node._op.partials(node.data, *(a if type(a) is float else a.data for a in args))
     for a, local in zip(args, locals_, strict=True):
@@ -461,7 +462,7 @@ def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = Fa
             raise TypeError(f"grad() inputs must be Values, got {type(x).__name__}: {x!r}")
     if create_graph:
         grads = _graph_sweep(output, set(inputs))
-        return [grads.get(x) or Value(0.0) for x in inputs]
+        return [grads[x] if x in grads else Value(0.0) for x in inputs]
     nodes = _float_sweep(output)
     try:
         return [Value(0.0 if x._g is None else x._g) for x in inputs]
