@@ -41,6 +41,29 @@ def _as_value(x: Value | float) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
 
+def _mean(terms: list[Value | float], n: int, scale: float = 1.0) -> Value:
+    """(scale/n) Σ terms, as one Value: the batch mean of n samples' summed terms."""
+    return _as_value(_total(terms) * (scale / n))
+
+
+def _samples(where: str, preds: object, targets: object, pred_noun: str, target_noun: str
+             ) -> tuple[Sequence, Sequence]:
+    """`preds` and `targets` as two equally long, non-empty lists over samples (a lone Value is one sample).
+
+    The nouns name the two arguments in the error messages ("scores", "labels").
+    """
+    if isinstance(preds, Value):
+        preds, targets = [preds], [targets]
+    if not _is_sequence(preds) or not _is_sequence(targets):
+        raise TypeError(f"{where}: {pred_noun} and {target_noun} must be lists over samples, "
+                        f"got {type(preds).__name__} and {type(targets).__name__}")
+    if len(preds) != len(targets):
+        raise ValueError(f"{where}: {len(preds)} {pred_noun} but {len(targets)} {target_noun}")
+    if not len(preds):
+        raise ValueError(f"{where}: no samples (empty {pred_noun})")
+    return preds, targets
+
+
 def mse_loss(preds: Sequence, targets: Sequence) -> Value:
     """Half the squared error, summed over outputs and averaged over samples.
 
@@ -58,15 +81,7 @@ def mse_loss(preds: Sequence, targets: Sequence) -> Value:
     >>> mse_loss([a, b], [1.0, 2.0]).data          # two samples: (½·4 + ½·1)/2
     1.25
     """
-    if isinstance(preds, Value):
-        preds, targets = [preds], [targets]
-    if not _is_sequence(preds) or not _is_sequence(targets):
-        raise TypeError(f"mse_loss: preds and targets must be lists over samples, "
-                        f"got {type(preds).__name__} and {type(targets).__name__}")
-    if len(preds) != len(targets):
-        raise ValueError(f"mse_loss: {len(preds)} predictions but {len(targets)} targets")
-    if not len(preds):
-        raise ValueError("mse_loss: no samples (empty preds)")
+    preds, targets = _samples("mse_loss", preds, targets, "predictions", "targets")
     terms = []
     for i, (a, y) in enumerate(zip(preds, targets)):
         a = list(a) if _is_sequence(a) else [a]
@@ -76,7 +91,7 @@ def mse_loss(preds: Sequence, targets: Sequence) -> Value:
         for aj, yj in zip(a, y):
             d = _number(aj, "mse_loss prediction") - _number(yj, "mse_loss target")
             terms.append(d * d)      # d·d rather than d**2: one cheap '*' node, same gradient 2d
-    return _as_value(_total(terms) * (0.5 / len(preds)))
+    return _mean(terms, len(preds), 0.5)
 
 
 def _cross_entropy_one(logits: Sequence, target: object) -> Value:
@@ -88,7 +103,7 @@ def _cross_entropy_one(logits: Sequence, target: object) -> Value:
         raise ValueError(f"cross_entropy_loss: target_index must be an int in [0, {len(z)}), got {target!r}")
     # shift by max(logits) (a constant) so exp never overflows; the shift cancels in the gradient
     m = max(zi.data if isinstance(zi, Value) else zi for zi in z)
-    s = _total([(zi - m).exp() if isinstance(zi, Value) else Value(zi - m).exp() for zi in z])
+    s = _total([_as_value(zi - m).exp() for zi in z])
     return s.log() + m - z[int(target)]
 
 
@@ -116,8 +131,7 @@ def cross_entropy_loss(logits: Sequence, target_index: int | Sequence[int]) -> V
             raise ValueError("cross_entropy_loss: empty batch")
         if not all(_is_sequence(row) for row in logits):
             raise TypeError("cross_entropy_loss: a batch of targets needs a list of logit lists")
-        total = _total([_cross_entropy_one(row, t) for row, t in zip(logits, target_index)])
-        return total * (1.0 / len(target_index))
+        return _mean([_cross_entropy_one(row, t) for row, t in zip(logits, target_index)], len(target_index))
     if not _is_sequence(logits):
         raise TypeError(f"cross_entropy_loss: logits must be a list of Values, got {type(logits).__name__}")
     return _cross_entropy_one(logits, target_index)
@@ -135,14 +149,7 @@ def hinge_loss(scores: Sequence, labels: Sequence) -> Value:
     >>> hinge_loss([Value(2.0), Value(0.5)], [1, 1]).data     # (0 + 0.5)/2
     0.25
     """
-    if isinstance(scores, Value):
-        scores, labels = [scores], [labels]
-    if not _is_sequence(scores) or not _is_sequence(labels):
-        raise TypeError("hinge_loss: scores and labels must be lists over samples")
-    if len(scores) != len(labels):
-        raise ValueError(f"hinge_loss: {len(scores)} scores but {len(labels)} labels")
-    if not len(scores):
-        raise ValueError("hinge_loss: no samples (empty scores)")
+    scores, labels = _samples("hinge_loss", scores, labels, "scores", "labels")
     terms = []
     for s, y in zip(scores, labels):
         if _is_sequence(s):
@@ -152,8 +159,8 @@ def hinge_loss(scores: Sequence, labels: Sequence) -> Value:
         if isinstance(y, bool) or not isinstance(y, numbers.Real) or y not in (-1, 1):
             raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y!r}")
         margin = 1.0 - _number(s, "hinge_loss score") * float(y)
-        terms.append(margin.relu() if isinstance(margin, Value) else Value(margin).relu())
-    return _total(terms) * (1.0 / len(scores))
+        terms.append(_as_value(margin).relu())
+    return _mean(terms, len(scores))
 
 
 def l2_penalty(params: Iterable[Value], lam: float) -> Value:

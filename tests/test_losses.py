@@ -98,6 +98,16 @@ def test_hinge_loss_matches_closed_form():
     assert [v.grad for v in scores] == pytest.approx([0.0, -0.25, -0.25, 0.0])
 
 
+@pytest.mark.parametrize("scores, labels, error, match", [
+    ([Value(1.0)], [1, -1], ValueError, "hinge_loss: 1 scores but 2 labels"),
+    ([], [], ValueError, "hinge_loss: no samples"),
+    ([Value(1.0)], 1, TypeError, "hinge_loss: scores and labels must be lists over samples, got list and int"),
+])
+def test_hinge_loss_rejects_mismatched_shapes(scores, labels, error, match):
+    with pytest.raises(error, match=match):
+        hinge_loss(scores, labels)
+
+
 def test_hinge_loss_rejects_labels_other_than_plus_minus_one():
     with pytest.raises(ValueError, match="labels must be -1 or \\+1, got 0"):
         hinge_loss(_values([1.0, 2.0]), [1, 0])
