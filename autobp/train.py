@@ -24,7 +24,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from autobp.datasets import split
+from autobp.datasets import one_hot, split
 from autobp.engine import Value, no_grad
 from autobp.losses import cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
 from autobp.nn import Module
@@ -79,7 +79,7 @@ def _data_loss(kind: str, outputs: list[list[Value]], y: np.ndarray) -> Value:
         return cross_entropy_loss(outputs, labels)
     if len(outputs[0]) == 1:
         return mse_loss(outputs, [[c] for c in labels])
-    return mse_loss(outputs, np.eye(len(outputs[0]))[labels].tolist())
+    return mse_loss(outputs, one_hot(y, len(outputs[0])).tolist())
 
 
 def _classes(kind: str, outputs: list[list[Value]]) -> np.ndarray:
@@ -114,10 +114,9 @@ def _check(X: np.ndarray, y: np.ndarray, loss: str, epochs: int, batch_size: int
         raise ValueError(f"fit: X must be (n_samples, n_features) and y (n_samples,), got {X.shape} and {y.shape}")
     if loss not in LOSSES:
         raise ValueError(f"fit: unknown loss {loss!r}; choose one of {', '.join(map(repr, LOSSES))}")
-    for name, n, low in (("epochs", epochs, 1), ("restarts", restarts, 1),
-                         ("batch_size", batch_size, 1), ("patience", patience, 1)):
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < low):
-            raise ValueError(f"fit: {name} must be an integer >= {low}, got {n!r}")
+    for name, n in (("epochs", epochs), ("restarts", restarts), ("batch_size", batch_size), ("patience", patience)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"fit: {name} must be an integer >= 1, got {n!r}")
 
 
 def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, loss: str = "mse",

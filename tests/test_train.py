@@ -7,6 +7,7 @@ import pytest
 
 import autobp.train as train
 from autobp import datasets
+from autobp.matrix import backprop
 from autobp.nn import MLP
 from autobp.train import fit
 
@@ -37,6 +38,18 @@ def test_fit_full_batch_epoch_is_one_gradient_step(kind, out, l2):
     fit(net, X, y, loss=kind, epochs=1, lr=0.3, l2=l2)
     expected = theta - 0.3 * autograd.grad(_loss_221)(theta, X, y.astype(float), kind, l2)
     np.testing.assert_allclose(_flat(net), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_fit_mse_with_several_outputs_steps_towards_one_hot_targets():
+    # the oracle: BP1–BP4 in NumPy on ½‖a − onehot(y)‖², averaged over the batch
+    X, y = datasets.blobs(9, centers=3, seed=1)
+    net = MLP(2, [4, 3], activation="tanh", seed=2)
+    weights, biases = net.to_numpy()
+    nabla_w, nabla_b, _ = backprop(weights, biases, X, np.eye(3)[y], "tanh", "linear")
+    fit(net, X, y, loss="mse", epochs=1, lr=0.1)
+    new_w, new_b = net.to_numpy()
+    for got, start, g in zip(new_w + new_b, weights + biases, nabla_w + nabla_b):
+        np.testing.assert_allclose(got, start - 0.1 * g, rtol=1e-12, atol=1e-15)
 
 
 def test_fit_takes_one_step_per_mini_batch(monkeypatch):
