@@ -72,6 +72,11 @@ def _unwrap(out: list[Value]) -> Value | list[Value]:
     return out[0] if len(out) == 1 else out
 
 
+def _check_width(where: str, name: str, n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{where}: {name} must be an int >= 1, got {n!r}")
+
+
 class Module:
     """Anything with parameters: `parameters()` lists them, `zero_grad()` resets their gradients."""
 
@@ -93,8 +98,7 @@ class Neuron(Module):
     """
 
     def __init__(self, nin: int, activation: str = "tanh", *, rng: random.Random | None = None) -> None:
-        if isinstance(nin, bool) or not isinstance(nin, numbers.Integral) or nin < 1:
-            raise ValueError(f"Neuron: nin must be an int >= 1, got {nin!r}")
+        _check_width("Neuron", "nin", nin)
         self._sigma = _activation(activation)
         self.activation = activation
         draw = (rng or random).uniform
@@ -127,8 +131,7 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, activation: str = "tanh", *,
                  rng: random.Random | None = None) -> None:
-        if isinstance(nout, bool) or not isinstance(nout, numbers.Integral) or nout < 1:
-            raise ValueError(f"Layer: nout must be an int >= 1, got {nout!r}")
+        _check_width("Layer", "nout", nout)
         self.neurons = [Neuron(nin, activation, rng=rng) for _ in range(nout)]
         self.activation = activation
 
@@ -138,8 +141,7 @@ class Layer(Module):
         return [z for z, _ in pairs], [a for _, a in pairs]
 
     def __call__(self, x: Sequence) -> Value | list[Value]:
-        x = _inputs(x, len(self.neurons[0].w))
-        return _unwrap([n.forward(x)[1] for n in self.neurons])
+        return _unwrap(self.forward(_inputs(x, len(self.neurons[0].w)))[1])
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
@@ -178,10 +180,7 @@ class MLP(Module):
                 n.b.label = f"b[{l}][{j}]"
 
     def __call__(self, x: Sequence) -> Value | list[Value]:
-        x = _inputs(x, self.nin)
-        for layer in self.layers:
-            x = [n.forward(x)[1] for n in layer.neurons]
-        return _unwrap(x)
+        return _unwrap(self.forward(x)[1][-1])
 
     def forward(self, x: Sequence) -> tuple[list[list[Value]], list[list]]:
         """(zs, activations) per layer, as `autobp.matrix.forward` for one sample.

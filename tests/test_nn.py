@@ -122,6 +122,8 @@ def test_bad_inputs_are_clear_errors():
         mlp([1, "2"])
     with pytest.raises(ValueError, match="nin must be an int >= 1"):
         Neuron(0)
+    with pytest.raises(ValueError, match="Layer: nout must be an int >= 1, got True"):
+        Layer(2, True)
 
 
 def test_zero_grad_resets_every_parameter():
