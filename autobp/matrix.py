@@ -118,9 +118,13 @@ def forward(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.n
     return zs, activations
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))   # shift by the row max so exp never overflows
-    return e / e.sum(axis=1, keepdims=True)
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax(z), row by row: z_j − m − log Σ_i e^(z_i − m), with m = max_i z_i.
+
+    Shifting by the row max m changes nothing mathematically and keeps every e^(z_i − m) ≤ 1.
+    """
+    m = z.max(axis=1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
 
 
 def check_loss(loss: str, output_activation: str) -> None:
@@ -140,10 +144,7 @@ def cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndar
     y = _batch(y, activations[-1].shape[1], "y")
     if loss == "mse":
         return float(0.5 * np.sum((activations[-1] - y) ** 2) / len(y))
-    z = zs[-1]
-    m = z.max(axis=1, keepdims=True)
-    log_softmax = z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-    return float(-np.sum(y * log_softmax) / len(y))
+    return float(-np.sum(y * _log_softmax(zs[-1])) / len(y))
 
 
 def backprop(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray,
@@ -172,7 +173,7 @@ def backprop(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.
         delta = (activations[-1] - y) * prime[-1](zs[-1])
     else:
         # BP1 for softmax + negative log-likelihood: δ^L = softmax(z^L) − y
-        delta = _softmax(zs[-1]) - y
+        delta = np.exp(_log_softmax(zs[-1])) - y
     deltas = [delta]
     for l in range(n_layers - 1, 0, -1):
         # BP2: δ^l = ((W^(l+1))ᵀ δ^(l+1)) ⊙ σ′(z^l); rows are samples, so δ W instead of Wᵀ δ

@@ -52,12 +52,12 @@ def test_backprop_matches_autograd(sizes, act, out_act, loss):
     nabla_w, nabla_b, deltas = backprop(weights, biases, x, y, act, out_act, loss)
     g = agrad(_loss_of_params)(weights + biases, sizes, x, y, act, out_act, loss)
     L = len(weights)
+    zs, _ = forward(weights, biases, x, act, out_act)
     for l in range(L):
         np.testing.assert_allclose(nabla_w[l], g[l], rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(nabla_b[l], g[L + l], rtol=1e-12, atol=1e-14)
         assert nabla_w[l].shape == weights[l].shape and nabla_b[l].shape == biases[l].shape
         # δ^l is the per-sample ∂C_x/∂z^l, i.e. n · ∂C/∂z^l of the mean loss
-        zs, _ = forward(weights, biases, x, act, out_act)
         dz = agrad(_loss_from, 1)(l, zs[l], weights, biases, y, act, out_act, loss)
         assert deltas[l].shape == (4, sizes[l + 1])
         np.testing.assert_allclose(deltas[l], len(x) * dz, rtol=1e-12, atol=1e-14)
