@@ -6,7 +6,7 @@ loss plus an L2 penalty,
     L = (1/n) Σ_i max(0, 1 − y_i·s_i) + 10⁻⁴ Σ_p p²,    y_i = ±1,
 
 minimised by full-batch gradient descent with a learning rate falling from
-1.0 to 0.1.  Every step builds the whole graph (about 100 000 nodes) and
+1.0 to 0.1.  Every step builds the whole graph (about 65 000 nodes) and
 runs one backward().  `python demos/moons.py moons.png` also plots the
 decision boundary (needs matplotlib: pip install 'autobp[plot]').
 
@@ -26,9 +26,14 @@ from autobp.nn import MLP, SGD, hinge_loss, l2_penalty
 L2 = 1e-4
 
 
+def points(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The 100 moons points the demo trains on: (X, classes 0/1)."""
+    return datasets.moons(100, noise=0.1, seed=seed)
+
+
 def train(steps: int = 100, seed: int = 0) -> tuple[MLP, list[tuple[int, float, float]]]:
     """Full-batch gradient descent; returns (model, [(step, loss, accuracy) before each update])."""
-    X, y = datasets.moons(100, noise=0.1, seed=seed)
+    X, y = points(seed)
     labels = (2 * y - 1).tolist()                     # classes 0/1 → −1/+1
     model = MLP(2, [16, 16, 1], activation="relu", seed=seed)
     opt = SGD(model.parameters(), lr=1.0)
@@ -60,7 +65,7 @@ def plot_boundary(model: MLP, path: str, seed: int = 0) -> None:
     matplotlib.use("Agg")                               # files only, no window
     import matplotlib.pyplot as plt
 
-    X, y = datasets.moons(100, noise=0.1, seed=seed)
+    X, y = points(seed)
     xx, yy = np.meshgrid(np.linspace(X[:, 0].min() - 1, X[:, 0].max() + 1, 200),
                          np.linspace(X[:, 1].min() - 1, X[:, 1].max() + 1, 200))
     zz = scores(model, np.column_stack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
@@ -79,7 +84,7 @@ def main(png: str | None = None) -> None:
     for step, loss, accuracy in history:
         if step % 10 == 0 or step == len(history) - 1:
             print(f"step {step:>3}: loss {loss:.6f}, accuracy {accuracy:.0%}")
-    X, y = datasets.moons(100, noise=0.1, seed=0)
+    X, y = points()
     print(f"after {len(history)} steps: training accuracy {np.mean((scores(model, X) > 0) == y):.0%}")
     if png is None:
         print("(python demos/moons.py moons.png plots the decision boundary)")

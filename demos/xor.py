@@ -26,15 +26,16 @@ def logistic_regression(seed: int = 0) -> MLP:
     return net
 
 
+def _two_two_one(seed: int) -> MLP:
+    """A fresh 2-2-1 sigmoid network (also the seed → model factory for restarts)."""
+    return MLP(2, [2, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
+
+
 def hidden_layer(seed: int = 0) -> MLP:
     """A 2-2-1 sigmoid network, trained on the four XOR corners."""
     X, y = datasets.xor()
     net, _ = fit(_two_two_one(seed), X, y, epochs=2000, lr=2.0)
     return net
-
-
-def _two_two_one(seed: int) -> MLP:
-    return MLP(2, [2, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
 
 
 def restarts(seed: int = 6, n: int = 4):
