@@ -52,12 +52,13 @@ def test_two_two_two_gradients_match_autograd():
 def test_two_two_two_gradients_match_golden_chain_rule():
     grads = demo.gradients()
     for name in NAMES:
-        assert grads[name] == pytest.approx(GOLDEN["gradients"][name], rel=1e-12), name
+        assert grads[name] == pytest.approx(GOLDEN["gradients"][name], rel=1e-12, abs=1e-18), name
 
 
 def test_two_two_two_w6_is_the_product_of_the_printed_factors():
     a, b, c = demo.w6_factors()
     assert (a, b, c) == pytest.approx((0.248598311, 0.18819888, 0.601327636), abs=5e-9)
+    assert (a, b, c) == pytest.approx(tuple(GOLDEN["w6_factors"]), rel=1e-14)
     assert demo.gradients()["w6"] == pytest.approx(a * b * c, rel=1e-15)
     assert a * b * c == pytest.approx(0.028133669, abs=5e-10)
 
@@ -89,6 +90,7 @@ def test_two_two_two_training_reaches_the_targets_like_plain_gradient_descent():
         if str(step) in gold["shown"]:
             assert (e, o1, o2) == pytest.approx(tuple(gold["shown"][str(step)].values()), rel=1e-10)
     assert abs(history[-1][2] - 0.5) < 1e-3 and abs(history[-1][3] - 0.9) < 1e-3
+    assert history[-1][1:] == pytest.approx((gold["E"], gold["out_o1"], gold["out_o2"]), rel=1e-10)
 
 
 def test_two_two_two_every_node_is_labelled_as_on_the_page():
