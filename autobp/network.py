@@ -60,9 +60,13 @@ class Network:
         # Gaussian initialisation N(0, 1), as in the classic program
         self.biases = [self.rng.standard_normal(n) for n in sizes[1:]]
         self.weights = [self.rng.standard_normal((n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        self._kwargs = {"activation": activation, "output_activation": output_activation}
         check_loss(loss, output_activation)
         forward(self.weights, self.biases, np.zeros((1, sizes[0])), **self._kwargs)   # checks the activations
+
+    @property
+    def _kwargs(self) -> dict[str, str]:
+        """The activation keywords of `autobp.matrix`, read from the attributes (one copy of the truth)."""
+        return {"activation": self.activation, "output_activation": self.output_activation}
 
     def to_numpy(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(weights, biases), copies, in the layout of `autobp.matrix` and `MLP.to_numpy`."""
