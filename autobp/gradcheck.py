@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from autobp.engine import Value, grad, topo_order
+from autobp.ops import sign
 
 __all__ = ["gradcheck", "check_mlp", "sweep", "GradcheckReport", "GradcheckRow", "GradcheckError",
            "SweepResult", "SweepRow", "EPS_GRID", "KINK_OPS"]
@@ -117,13 +118,14 @@ class GradcheckReport:
 # Evaluating f and differencing it
 # ---------------------------------------------------------------------------
 
+def _kink_nodes(out: Value) -> list[Value]:
+    """The relu/abs nodes in the graph of `out`, in topological order."""
+    return [n for n in topo_order(out) if n.op in KINK_OPS and n.children]
+
+
 def _kink_signs(out: Value) -> tuple[float, ...]:
     """The sign of every relu/abs input in the graph of `out`: which side of each kink we are on."""
-    return tuple(_sign(n.children[0].data) for n in topo_order(out) if n.op in KINK_OPS and n.children)
-
-
-def _sign(x: float) -> float:
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+    return tuple(sign(n.children[0]) for n in _kink_nodes(out))
 
 
 def _call(f: Callable[..., Value], leaves: Sequence[Value]) -> Value:
@@ -136,7 +138,7 @@ def _call(f: Callable[..., Value], leaves: Sequence[Value]) -> Value:
 def _kinks_at(out: Value, eps: float) -> list[str]:
     """The relu/abs nodes whose input is within eps of 0."""
     return [f"{n.op} of {n.children[0].data:.3g}" + (f" at node {n.label!r}" if n.label else "")
-            for n in topo_order(out) if n.op in KINK_OPS and n.children and abs(n.children[0].data) <= eps]
+            for n in _kink_nodes(out) if abs(n.children[0].data) <= eps]
 
 
 def _at(f: Callable[..., Value], leaves: list[Value], names: list[str],
@@ -156,7 +158,14 @@ def _at(f: Callable[..., Value], leaves: list[Value], names: list[str],
             leaves[i].data = x
 
 
-def _row(index, name, analytic, numeric, atol, rtol, kink, order=1, matrix=None) -> GradcheckRow:
+def _row(index: int | tuple[int, int], name: str, analytic: float, numeric: float, atol: float, rtol: float,
+         kink: bool, order: int = 1, matrix: float | None = None) -> GradcheckRow:
+    """One compared derivative, with the pass rule of `numpy.isclose` (numeric as the reference):
+
+        |analytic − numeric| ≤ atol + rtol·|numeric|   (and the same for analytic vs matrix, when given)
+
+    rel_error = |analytic − numeric| / max(|analytic|, |numeric|), 0 when both are 0.
+    """
     abs_error = abs(analytic - numeric)
     scale = max(abs(analytic), abs(numeric))
     rel_error = abs_error / scale if scale else 0.0
@@ -176,7 +185,8 @@ def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: 
     for i, leaf in enumerate(leaves):
         (plus, up), (minus, down) = (_at(f, leaves, names, {i: d}) for d in (eps, -eps))
         step = (leaf.data + eps) - (leaf.data - eps)     # the float step, not 2·eps: no rounding error
-        rows.append(_row(i, names[i], analytic[i], (plus - minus) / step, atol, rtol, up != base or down != base, matrix=None if matrix is None else matrix[i]))
+        rows.append(_row(i, names[i], analytic[i], (plus - minus) / step, atol, rtol, up != base or down != base,
+                         matrix=None if matrix is None else matrix[i]))
     if order == 2:
         rows += _second_order_rows(f, leaves, names, out, base, eps ** (2 / 3), atol, rtol)
     return GradcheckReport(rows, atol, rtol, eps, _kinks_at(out, eps))

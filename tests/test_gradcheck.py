@@ -156,9 +156,10 @@ def test_gradcheck_names_the_input_when_f_fails_at_a_perturbed_point():
         gradcheck(lambda x: (x + 1e-9).log(), [Value(0.0, "x")])
 
 
-@pytest.mark.parametrize("kwargs", [{"order": 3}, {"eps": 0.0}])
-def test_gradcheck_rejects_bad_settings(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, message", [({"order": 3}, "order must be 1 or 2, got 3"),
+                                             ({"eps": 0.0}, "eps must be > 0, got 0.0")])
+def test_gradcheck_rejects_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         gradcheck(lambda a: a, [1.0], **kwargs)
 
 

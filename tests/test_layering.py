@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "matrix": set(),
     "datasets": set(),
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
-    "gradcheck": {"engine", "nn", "matrix", "losses"},
+    "gradcheck": {"engine", "ops", "nn", "matrix", "losses"},
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
     "viz": {"engine", "graph"},
     "explain": {"engine", "ops", "graph"},
