@@ -13,24 +13,24 @@ An entry passes when |analytic − numeric| ≤ atol + rtol·|numeric|.  At a
 kink (relu or abs at 0) f has no derivative and finite differences straddle
 two slopes; such entries are flagged `kink` and do not fail the check.
 
-`sweep` is the step-size experiment: the error of forward and central
-differences as h shrinks, truncation error falling and round-off rising.
+`sweep`, the step-size experiment (the error of forward and central
+differences as h shrinks), lives in `autobp.stepsize` and is importable from
+here too.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from autobp.engine import Value, grad, topo_order
 from autobp.ops import sign
+from autobp.stepsize import EPS_GRID, SweepResult, SweepRow, leaves_for, output_of, sweep
 
 __all__ = ["gradcheck", "check_mlp", "sweep", "GradcheckReport", "GradcheckRow", "GradcheckError",
            "SweepResult", "SweepRow", "EPS_GRID", "KINK_OPS"]
 
 KINK_OPS = frozenset({"relu", "abs"})   # ops whose derivative jumps where their input is 0
-EPS_GRID = tuple(10.0 ** -k for k in range(1, 13))
 
 
 class GradcheckError(AssertionError):
@@ -128,13 +128,6 @@ def _kink_signs(out: Value) -> tuple[float, ...]:
     return tuple(sign(n.children[0]) for n in _kink_nodes(out))
 
 
-def _call(f: Callable[..., Value], leaves: Sequence[Value]) -> Value:
-    out = f(*leaves)
-    if not isinstance(out, Value):
-        raise TypeError(f"gradcheck: f must return one Value, got {type(out).__name__}")
-    return out
-
-
 def _kinks_at(out: Value, eps: float) -> list[str]:
     """The relu/abs nodes whose input is within eps of 0."""
     return [f"{n.op} of {n.children[0].data:.3g}" + (f" at node {n.label!r}" if n.label else "")
@@ -148,7 +141,7 @@ def _at(f: Callable[..., Value], leaves: list[Value], names: list[str],
     try:
         for i, d in shifts.items():
             leaves[i].data = saved[i] + d
-        out = _call(f, leaves)
+        out = output_of(f, leaves)
         return out.data, _kink_signs(out)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         moved = ", ".join(f"{names[i]} = {saved[i]!r} moved by {d:+.3g}" for i, d in shifts.items())
@@ -178,7 +171,7 @@ def _row(index: int | tuple[int, int], name: str, analytic: float, numeric: floa
 def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: float, atol: float,
            rtol: float, order: int, matrix: list[float] | None = None) -> GradcheckReport:
     """The gradient check proper, on Values whose .data it moves (and restores)."""
-    out = _call(f, leaves)
+    out = output_of(f, leaves)
     base = _kink_signs(out)
     analytic = [g.data for g in grad(out, leaves)]
     rows = []
@@ -207,20 +200,15 @@ def _second_order_rows(f, leaves, names, out, base, h, atol, rtol) -> list[Gradc
     for i in range(len(leaves)):
         for j in range(len(leaves)):
             total, kink = 0.0, False
-            for si, sj, sign in ((h, h, 1), (h, -h, -1), (-h, h, -1), (-h, -h, 1)):
+            for si, sj, weight in ((h, h, 1), (h, -h, -1), (-h, h, -1), (-h, -h, 1)):
                 shifts = {i: si}
                 shifts[j] = shifts.get(j, 0.0) + sj
                 value, signs = _at(f, leaves, names, shifts)
-                total += sign * value
+                total += weight * value
                 kink = kink or signs != base
             rows.append(_row((i, j), f"{names[i]},{names[j]}", hessian[i][j], total / (4 * h * h),
                              atol, rtol, kink, order=2))
     return rows
-
-
-def _leaves(inputs: Sequence[float | Value]) -> tuple[list[Value], list[str]]:
-    leaves = [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(inputs)]
-    return leaves, [v.label or f"x{i}" for i, v in enumerate(leaves)]
 
 
 def gradcheck(f: Callable[..., Value], inputs: Sequence[float | Value], eps: float = 1e-6, atol: float = 1e-5,
@@ -239,7 +227,7 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[float | Value], eps: flo
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
     if not eps > 0:
         raise ValueError(f"gradcheck: eps must be > 0, got {eps!r}")
-    leaves, names = _leaves(inputs)
+    leaves, names = leaves_for(inputs)
     report = _check(f, leaves, names, eps, atol, rtol, order)
     if raise_exception and not report.passed:
         raise GradcheckError(report)
@@ -278,90 +266,3 @@ def check_mlp(mlp, x, y, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e
     if raise_exception and not report.passed:
         raise GradcheckError(report)
     return report
-
-
-# ---------------------------------------------------------------------------
-# The step-size experiment
-# ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SweepRow:
-    """Errors of the two difference schemes at one step size."""
-
-    eps: float
-    forward: float   # |(f(x+h) − f(x))/h − exact|
-    central: float   # |(f(x+h) − f(x−h))/2h − exact|
-
-
-@dataclass
-class SweepResult:
-    """The step-size experiment's table, its best step per scheme, and an optional plot."""
-
-    rows: list[SweepRow]
-    exact: float
-    name: str
-
-    def best(self, scheme: str) -> SweepRow:
-        """The row with the smallest error for 'forward' or 'central'."""
-        return min(self.rows, key=lambda r: getattr(r, scheme))
-
-    def __str__(self) -> str:
-        lines = [f"step-size sweep for ∂f/∂{self.name} = {self.exact:.15g} (exact, from the engine)",
-                 f"{'eps':>7}  {'forward error':>13}  {'central error':>13}"]
-        lines += [f"{r.eps:7.0e}  {r.forward:13.3e}  {r.central:13.3e}" for r in self.rows]
-        for scheme, order in (("forward", "O(h) + O(ε/h)"), ("central", "O(h²) + O(ε/h)")):
-            b = self.best(scheme)
-            lines.append(f"best {scheme}: eps={b.eps:.0e}, error {getattr(b, scheme):.3e}   [{order}]")
-        return "\n".join(lines)
-
-    def plot(self, path: str) -> None:
-        """Write a log-log plot of both errors against eps to `path` (needs matplotlib)."""
-        try:
-            import matplotlib
-        except ImportError:
-            raise ImportError("the sweep plot needs matplotlib: pip install 'autobp[plot]'") from None
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        eps = [r.eps for r in self.rows]
-        for scheme in ("forward", "central"):
-            errors = [getattr(r, scheme) or math.nan for r in self.rows]   # log axes cannot show 0
-            ax.loglog(eps, errors, "o-", label=f"{scheme} difference")
-        ax.set_xlabel("step eps")
-        ax.set_ylabel(f"|numeric − exact| of ∂f/∂{self.name}")
-        ax.set_title("truncation error falls, round-off error rises")
-        ax.invert_xaxis()
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(path)
-        plt.close(fig)
-
-
-def sweep(f: Callable[..., Value], inputs: Sequence[float | Value], wrt: int = 0,
-          eps_values: Sequence[float] = EPS_GRID) -> SweepResult:
-    """Error of forward and central differences for ∂f/∂inputs[wrt] at each eps.
-
-    forward: (f(x+h) − f(x))/h, error ≈ h·|f''|/2 + ε_mach·|f|/h, best h ~ √ε_mach;
-    central: (f(x+h) − f(x−h))/2h, error ≈ h²·|f'''|/6 + ε_mach·|f|/h, best h ~ ∛ε_mach.
-    The exact value is the engine's gradient.  h is the true float step (x+eps) − x.
-    """
-    leaves, names = _leaves(inputs)
-    leaf = leaves[wrt]
-    out = _call(f, leaves)
-    exact = grad(out, [leaf])[0].data
-    x, fx = leaf.data, out.data
-
-    def at(v: float) -> float:
-        leaf.data = v
-        try:
-            return _call(f, leaves).data
-        finally:
-            leaf.data = x
-
-    rows = []
-    for eps in eps_values:
-        up, down = x + eps, x - eps
-        fu, fd = at(up), at(down)
-        rows.append(SweepRow(eps, abs((fu - fx) / (up - x) - exact), abs((fu - fd) / (up - down) - exact)))
-    return SweepResult(rows, exact, names[wrt])
