@@ -1,19 +1,16 @@
 """§4 XOR: accuracies of the demo's models, checked by evaluating the trained weights with NumPy."""
 
-import numpy as np
 import pytest
 
 from autobp import datasets
 from autobp.demos import xor
+from numpy_mlp import forward as numpy_forward
 
 
-def _numpy_accuracy(net, X, y):
-    """Forward pass of the trained sigmoid network in NumPy, class = output > ½."""
-    weights, biases = net.to_numpy()
-    a = X
-    for W, b in zip(weights, biases):
-        a = 1 / (1 + np.exp(-(a @ W.T + b)))
-    return float(((a[:, 0] > 0.5) == y).mean())
+def _numpy_accuracy(net, X, y, activation="sigmoid"):
+    """Forward pass of the trained network (sigmoid output) in NumPy, class = output > ½."""
+    out = numpy_forward(*net.to_numpy(), X, activation, "sigmoid")
+    return float(((out[:, 0] > 0.5) == y).mean())
 
 
 def test_xor_logistic_regression_cannot_separate_xor():
@@ -38,10 +35,7 @@ def test_xor_early_stopping_stops_and_generalises(l2):
     net, h = xor.early_stopping(l2)
     assert h.stopped_early and len(h.loss) == h.best_epoch + 30
     X_test, y_test = datasets.xor(400, noise=0.2, seed=1)
-    weights, biases = net.to_numpy()
-    a = np.tanh(X_test @ weights[0].T + biases[0])
-    out = 1 / (1 + np.exp(-(a @ weights[1].T + biases[1])))
-    assert ((out[:, 0] > 0.5) == y_test).mean() >= 0.95
+    assert _numpy_accuracy(net, X_test, y_test, activation="tanh") >= 0.95
 
 
 def test_xor_boundary_marks_the_corners():
