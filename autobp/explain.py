@@ -206,7 +206,12 @@ def _product(chain: list[_Segment], name_of, digits: int) -> tuple[str, str, flo
 
 
 def _path_form(output, wrt, segments, name_of, digits, d) -> list[str]:
-    # every path, output end first as on the page: ∂E/∂out_o1 · ∂out_o1/∂net_o1 · ...
+    """The derivative as a sum over paths: the local derivatives used, one product per path, the total.
+
+        ∂out/∂wrt = Σ_paths Π_(segments on the path) ∂upper/∂lower
+
+    Each path is written output end first, as on the page: ∂E/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w6.
+    """
     chains: list[list[_Segment]] = []
     stack = [(wrt, [])]
     while stack:
@@ -242,6 +247,13 @@ def _path_form(output, wrt, segments, name_of, digits, d) -> list[str]:
 
 
 def _delta_form(output, wrt, nodes, stops, segments, name_of, digits, why, max_lines, d) -> list[str]:
+    """The derivative with paths merged at shared nodes, one line per labelled node, output first:
+
+        δ(output) = 1,   δ(n) = Σ over n's next labelled nodes p of δ(p) · ∂p/∂n,   ∂output/∂wrt = δ(wrt)
+
+    where δ(n) = ∂output/∂n.  The same sum as the path form, in a number of lines that grows
+    with the nodes rather than the paths; at most `max_lines`, the rest summarised in one line.
+    """
     top = name_of(output)
     lines = ["", f"Too long to list path by path ({why}), so the paths are merged at shared nodes (δ form):",
              f"∂{top}/∂n = Σ over n's next labelled nodes p of ∂{top}/∂p · ∂p/∂n, output first.", ""]
