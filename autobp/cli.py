@@ -25,6 +25,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+class _UsageError(Exception):
+    """A combination of arguments argparse cannot express; reported like its own errors."""
+
+
 # ---------------------------------------------------------------------------
 # Subcommands
 # ---------------------------------------------------------------------------
@@ -53,6 +57,7 @@ def _expression(args: argparse.Namespace, name_steps: bool = False):
 
 
 def _leaf(leaves: dict, name: str):
+    """The leaf a --wrt or --highlight NAME refers to; a name outside the expression is a usage error."""
     if name not in leaves:
         raise ValueError(f"--wrt {name}: not a name of the expression (its names: {', '.join(leaves)})")
     return leaves[name]
@@ -179,10 +184,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-class _UsageError(Exception):
-    """A combination of arguments argparse cannot express; reported like its own errors."""
-
-
 # ---------------------------------------------------------------------------
 # The parser
 # ---------------------------------------------------------------------------
@@ -200,10 +201,11 @@ def _positive(kind: type):
 
 
 def _add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    from autobp.expr import functions     # the op table's names, so a new op shows up here by itself
+
     p.add_argument("expr", metavar="EXPR", nargs="?" if optional else None,
                    help="an expression such as 'tanh(a*b + c)': names, numbers, + - * / **, and the functions "
-                        "exp log tanh sigmoid relu sqrt abs softplus (quote it; put '--' before one that "
-                        "starts with '-')")
+                        f"{' '.join(functions())} (quote it; put '--' before one that starts with '-')")
     p.add_argument("--at", action="append", default=[], metavar="a=2,b=-3",
                    help="values of the names (repeatable)")
 

@@ -40,6 +40,12 @@ def test_cli_help_lists_the_subcommands():
         assert name in text
 
 
+def test_cli_expression_help_names_every_callable_op():
+    words = autobp("draw", "--help").stdout.split()
+    for name in ("exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs", "softplus", "neg"):   # ops.py's table
+        assert name in words
+
+
 @pytest.mark.parametrize("args", [
     ["frobnicate"], [], ["draw"], ["draw", "a", "--at"], ["gradcheck", "a", "--at", "a=1", "--order", "3"],
     ["train", "mnist"], ["train", "xor", "--epochs", "0"], ["demo", "nope"], ["gradcheck"],
