@@ -183,6 +183,7 @@ class _Checker:
         return ValueError(_point(self.source, message, start, end))
 
     def check(self, node: ast.AST) -> None:
+        """Visit the whole tree with an explicit stack (a deep tree cannot overflow Python's), counting depth."""
         stack = [(node, 1)]
         while stack:
             node, depth = stack.pop()
@@ -191,6 +192,7 @@ class _Checker:
             stack.extend((child, depth + 1) for child in reversed(self.children(node)))
 
     def children(self, node: ast.AST) -> list[ast.AST]:
+        """The sub-expressions of an allowed node; any other node raises a ValueError pointing at it."""
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -228,6 +230,7 @@ class _Checker:
                                 f"{', '.join(functions())}")
 
     def call(self, node: ast.Call) -> list[ast.AST]:
+        """The arguments of a call of a table function with its op's number of positional arguments."""
         known = functions()
         if not isinstance(node.func, ast.Name) or node.func.id not in known:
             shown = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)

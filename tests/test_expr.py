@@ -134,9 +134,9 @@ def test_expr_limits_length_and_depth():
     assert out.data == -1.5
 
 
-@pytest.mark.parametrize("source", ["", "   ", "a\nb"])
-def test_expr_refuses_empty_or_multiline(source):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("source, message", [("", "is empty"), ("   ", "is empty"), ("a\nb", "one line")])
+def test_expr_refuses_empty_or_multiline(source, message):
+    with pytest.raises(ValueError, match=message):
         parse(source)
 
 
