@@ -16,6 +16,7 @@ squashed by log(t·t + 1), so nothing overflows and every derivative is finite.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,14 +27,19 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
+# Python's arithmetic operators: the same functions on floats, on Values and on autograd's traced arrays.
+ARITHMETIC: dict[str, Callable] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+    "neg": operator.neg,
+}
+
 # Each built-in op's closed form in plain math (the oracle for forward values).
 MATH: dict[str, Callable[..., float]] = {
-    "+": lambda x, y: x + y,
-    "-": lambda x, y: x - y,
-    "*": lambda x, y: x * y,
-    "/": lambda x, y: x / y,
-    "**": lambda x, y: x ** y,
-    "neg": lambda x: -x,
+    **ARITHMETIC,
     "exp": math.exp,
     "log": math.log,
     "tanh": lambda x: (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1) if abs(x) < 20 else math.copysign(1.0, x),

@@ -7,21 +7,17 @@ from hypothesis import given, settings
 
 from autobp import Value, grad
 from autobp.ops import BUILTIN_NAMES
-from strategies import KINKS, MATH, Program, programs, run
+from strategies import ARITHMETIC, KINKS, MATH, Program, programs, run
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
 
 # Each built-in op written with autograd.numpy, independently of autobp's table.
 AUTOGRAD = {
-    "+": lambda x, y: x + y,
-    "-": lambda x, y: x - y,
-    "*": lambda x, y: x * y,
-    "/": lambda x, y: x / y,
+    **ARITHMETIC,
     # A traced exponent (always on a positive base here) as e^{y ln x}: autograd's power rule uses
     # x^where(y, y-1, 1), whose second derivative is wrong at y == 0 exactly.
     "**": lambda x, y: anp.power(x, y) if isinstance(y, float) else anp.exp(y * anp.log(x)),
-    "neg": lambda x: -x,
     "exp": anp.exp,
     "log": anp.log,
     "tanh": anp.tanh,
@@ -35,12 +31,7 @@ AUTOGRAD = {
 
 # autobp through its public surface: operators and methods, constants on either side.
 AUTOBP = {
-    "+": lambda x, y: x + y,
-    "-": lambda x, y: x - y,
-    "*": lambda x, y: x * y,
-    "/": lambda x, y: x / y,
-    "**": lambda x, y: x ** y,
-    "neg": lambda x: -x,
+    **ARITHMETIC,
     **{name: (lambda name: lambda x: getattr(x, name)())(name)
        for name in ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt", "softplus")},
 }
