@@ -19,3 +19,20 @@ def _drop_user_ops():
     yield
     for name in set(OPS) - before:
         del OPS[name]
+
+
+@pytest.fixture
+def hide_package(monkeypatch):
+    """hide_package("sklearn"): importing that package (or a submodule) raises ImportError, as if not installed."""
+    import builtins
+    real_import = builtins.__import__
+
+    def hide(package: str) -> None:
+        def importer(name, *args, **kwargs):
+            if name == package or name.startswith(package + "."):
+                raise ImportError(f"No module named {package!r}")
+            return real_import(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", importer)
+
+    return hide

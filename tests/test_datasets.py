@@ -96,16 +96,8 @@ def test_load_digits_shapes_and_scaling():
     assert sorted(set(y.tolist())) == list(range(10))
 
 
-def test_load_digits_without_scikit_learn_says_what_to_install(monkeypatch):
-    import builtins
-    real_import = builtins.__import__
-
-    def no_sklearn(name, *args, **kwargs):
-        if name.startswith("sklearn"):
-            raise ImportError("No module named 'sklearn'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+def test_load_digits_without_scikit_learn_says_what_to_install(hide_package):
+    hide_package("sklearn")
     with pytest.raises(ImportError, match=r"pip install 'autobp\[data\]'"):
         datasets.load_digits()
 

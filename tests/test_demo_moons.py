@@ -1,6 +1,5 @@
 """§6 moons: accuracy checked by a NumPy forward pass; the first step against HIPS autograd; the PNG."""
 
-import builtins
 
 import autograd
 import autograd.numpy as anp
@@ -56,14 +55,7 @@ def test_moons_plot_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_moons_plot_without_matplotlib_says_what_to_install(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_moons_plot_without_matplotlib_says_what_to_install(hide_package):
+    hide_package("matplotlib")
     with pytest.raises(ImportError, match=r"pip install 'autobp\[plot\]'"):
         demo.plot_boundary(MLP(2, [16, 16, 1], activation="relu", seed=0), "unused.png")
