@@ -84,8 +84,9 @@ class Autobp(_ScalarValues):
     name = "autobp"
 
     def __init__(self) -> None:
-        from autobp import Value, nn
+        from autobp import Value, engine, nn
         self.leaf, self.nn = Value, nn
+        self.compiled_nodes = engine.COMPILED_NODES     # False without autobp/_node.c, or with AUTOBP_PURE_PYTHON=1
 
     @staticmethod
     def backward(v) -> None:

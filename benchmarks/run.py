@@ -13,6 +13,8 @@ Workloads (see benchmarks/README.md):
 
 Every engine computes the same numbers; the run fails if any result disagrees.
 Times are medians over repetitions, with Python's garbage collector on (as users run).
+autobp is timed as installed (with its C node helper, autobp/_node.c, when built) and,
+in a second process, in pure Python (AUTOBP_PURE_PYTHON=1) for comparison.
 Prints Markdown tables and writes the same as JSON (default benchmarks/results/latest.json).
 """
 
@@ -24,8 +26,11 @@ import json
 import math
 import platform
 import random
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -48,22 +53,12 @@ def agree(what: str, ref: list[float], got: list[float], rel: float = 1e-12, abs
     return worst
 
 
-def median_runs(run, reps: int, collector: bool = True) -> list[float]:
-    """Medians, field by field, of `reps` calls of run() -> tuple of times; gc.collect() between runs.
-
-    collector=False disables Python's cyclic garbage collector during each run
-    (for information only: it shows what the collector's passes over the live
-    graph cost; autobp never changes the collector's settings itself).
-    """
+def median_runs(run, reps: int) -> list[float]:
+    """Medians, field by field, of `reps` calls of run() -> tuple of times; gc.collect() between runs."""
     rows = []
     for _ in range(reps):
         gc.collect()           # start each run from the same heap; micrograd's cycles are freed here
-        if not collector:
-            gc.disable()
-        try:
-            rows.append(run())
-        finally:
-            gc.enable()
+        rows.append(run())
     return [statistics.median(col) for col in zip(*rows)]
 
 
@@ -273,6 +268,32 @@ def w5_engine(eng, n: int):
 # The run
 # ---------------------------------------------------------------------------
 
+PURE = "autobp, pure Python"
+
+
+def pure_python_run(quick: bool) -> dict:
+    """This benchmark for floats and autobp alone, in a second process with AUTOBP_PURE_PYTHON=1.
+
+    That is autobp without its C node helper, as installed on a machine with no C compiler.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pure.json"
+        cmd = [sys.executable, __file__, "--autobp-only", "--json", str(out)] + (["--quick"] if quick else [])
+        subprocess.run(cmd, env={**os.environ, "AUTOBP_PURE_PYTHON": "1"}, check=True)
+        sub = json.loads(out.read_text())
+    if sub["compiled_nodes"]:
+        raise AssertionError("AUTOBP_PURE_PYTHON=1 did not turn off autobp's C node helper")
+    return sub
+
+
+def add_pure_python(res: dict, sub: dict) -> None:
+    """Put the pure-Python run's autobp numbers into `res` as the PURE column."""
+    for n, row in res["W1"].items():
+        row[PURE] = sub["W1"][str(n)]["autobp"]       # JSON turned the sizes into strings
+    for w in ("W2", "W3", "W4", "W5"):
+        res[w][PURE] = sub[w]["autobp"]
+
+
 def ratio(num: float | None, den: float | None) -> float | None:
     return None if num is None or den is None else num / den
 
@@ -289,24 +310,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "latest.json",
                     help="where to write the results (default: %(default)s)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    ap.add_argument("--autobp-only", action="store_true",
+                    help="time floats and autobp only, write the JSON and print no report "
+                         "(the run uses it for its pure-Python column)")
     args = ap.parse_args(argv)
     quick = args.quick
 
-    engs = [e for e in engines.available() if not (args.no_torch and e.name == "torch")]
-    auto, micro = engs[0], engs[1]
+    if args.autobp_only:
+        engs = [engines.Autobp()]
+    else:
+        engs = [e for e in engines.available() if not (args.no_torch and e.name == "torch")]
+    auto = engs[0]
+    micro = engs[1] if len(engs) > 1 else None
     torch = engs[2] if len(engs) > 2 else None
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731  progress on stderr
     default_limit = sys.getrecursionlimit()
     res: dict = {"python": sys.version.split()[0], "platform": platform.platform(),
-                 "engines": [e.name for e in engs], "recursion_limit": default_limit, "W1": {}, "checks": {}}
+                 "engines": [e.name for e in engs], "compiled_nodes": auto.compiled_nodes,
+                 "recursion_limit": default_limit, "W1": {}, "checks": {}}
 
     # W1 ------------------------------------------------------------------
     sizes = [10**3, 10**4] if quick else [10**3, 10**4, 10**5, 10**6]
     reps = {10**3: 25, 10**4: 11, 10**5: 5, 10**6: 3}
     micro_max = {10**3: 11, 10**4: 5, 10**5: 3}       # micrograd: 2·10⁶ nodes would take minutes and GBs
     torch_max = {10**3: 5, 10**4: 3, 10**5: 1}
-    res["micrograd_fails_at_depth"] = micrograd_fail_depth(micro)
-    micro.depth_limit = 2 * max(sizes) + 1000
+    if micro is not None:
+        res["micrograd_fails_at_depth"] = micrograd_fail_depth(micro)
+        micro.depth_limit = 2 * max(sizes) + 1000
     for n in sizes:
         log(f"W1 N={n}")
         r = 3 if quick else reps[n]
@@ -328,8 +358,6 @@ def main(argv: list[str] | None = None) -> int:
             row[eng.name] = {"fwd": f / (2 * n), "bwd": b / (2 * n)}
             if eng is auto:
                 assert sys.getrecursionlimit() == default_limit
-                f, b = median_runs(run, r, collector=False)
-                row["autobp, gc off"] = {"fwd": f / (2 * n), "bwd": b / (2 * n)}
         res["W1"][n] = row
 
     # W2 ------------------------------------------------------------------
@@ -353,9 +381,6 @@ def main(argv: list[str] | None = None) -> int:
         f, bk = median_runs(run2, r)
         res["checks"][f"W2 {eng.name}"] = agree(f"W2 {eng.name}", expect2, got2, rel=1e-9, abs_=1e-12)
         w2[eng.name] = {"fwd": f / nodes2, "bwd": bk / nodes2}
-        if eng is auto:
-            f, bk = median_runs(run2, r, collector=False)
-            w2["autobp, gc off"] = {"fwd": f / nodes2, "bwd": bk / nodes2}
     res["W2"] = w2
 
     # W3 ------------------------------------------------------------------
@@ -402,10 +427,14 @@ def main(argv: list[str] | None = None) -> int:
     n5 = 5 * 10**4                # 10⁵ nodes
     w5r = {"nodes": 2 * n5, "floats": w5(lambda: tape.chain(n5, X0, A, B), 2 * n5)}
     for eng in (auto, micro):
-        w5r[eng.name] = w5(w5_engine(eng, n5), 2 * n5)
+        if eng is not None:
+            w5r[eng.name] = w5(w5_engine(eng, n5), 2 * n5)
     res["W5"] = w5r
 
-    report(res, quick)
+    if not args.autobp_only:
+        log("autobp in pure Python (a second process)")
+        add_pure_python(res, pure_python_run(quick))
+        report(res, quick)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=1, default=str))
     log(f"wrote {args.json}")
@@ -419,7 +448,7 @@ def total(row: dict, name: str) -> float | None:
 def report(res: dict, quick: bool) -> None:
     """Print the tables and the targets, and store the targets' verdicts in `res`."""
     has_torch = "torch" in res["engines"]
-    cols = ["floats", "autobp", "micrograd"] + (["torch"] if has_torch else [])
+    cols = ["floats", "autobp", PURE, "micrograd"] + (["torch"] if has_torch else [])
     head = "| workload | unit | " + " | ".join(cols) + " | autobp/floats | micrograd/autobp |"
     lines = [head, "|" + " --- |" * (len(cols) + 4)]
 
@@ -447,22 +476,20 @@ def report(res: dict, quick: bool) -> None:
     freed = ", ".join(f"{c}: {'yes' if w5[c]['freed_by_refcounting'] else 'no'}" for c in cols if c in w5)
     print("\n".join(lines))
     print(f"\nW5 graph freed on drop without gc.collect(): {freed}")
-    print(f"autobp with the garbage collector disabled (information only), fwd+bwd: "
-          f"W1 N={n1:.0e} {total(w1, 'autobp, gc off'):,.0f} ns/node "
-          f"({ratio(total(w1, 'autobp, gc off'), total(w1, 'floats')):.2f}× floats), "
-          f"W2 {total(w2, 'autobp, gc off'):,.0f} ns/node "
-          f"({ratio(total(w2, 'autobp, gc off'), total(w2, 'floats')):.2f}× floats).")
+    build = "with its C node helper (autobp/_node.c)" if res["compiled_nodes"] else \
+        "WITHOUT its C node helper (autobp/_node.c was not built)"
+    print(f"autobp ran {build}; '{PURE}' is the same run with AUTOBP_PURE_PYTHON=1.")
     print(f"micrograd's recursive backward fails on a chain of {res['micrograd_fails_at_depth']:,} "
           f"nodes at the default recursion limit ({res['recursion_limit']}); it was raised for micrograd only.")
 
     print("\nW1 scaling (ns per node, forward + backward; autobp split fwd/bwd)\n")
-    print("| N | nodes | floats | autobp fwd | autobp bwd | autobp | autobp/floats | autobp, gc off | micrograd "
+    print("| N | nodes | floats | autobp fwd | autobp bwd | autobp | autobp/floats | pure Python | micrograd "
           "| micrograd/autobp |" + (" torch |" if has_torch else ""))
     print("|" + " --- |" * (10 + has_torch))
     for n, row in res["W1"].items():
         cells = [f"{n:.0e}", f"{row['nodes']:,}", fmt(total(row, "floats")), fmt(row["autobp"]["fwd"]),
                  fmt(row["autobp"]["bwd"]), fmt(total(row, "autobp")),
-                 fmt(ratio(total(row, "autobp"), total(row, "floats")), 2), fmt(total(row, "autobp, gc off")),
+                 fmt(ratio(total(row, "autobp"), total(row, "floats")), 2), fmt(total(row, PURE)),
                  fmt(total(row, "micrograd")),
                  fmt(ratio(total(row, "micrograd"), total(row, "autobp")), 1)]
         if has_torch:
