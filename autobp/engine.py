@@ -77,6 +77,10 @@ class Value:
         node.label = label
         return node
 
+    def __getnewargs__(self) -> tuple[float]:
+        """What copy and deepcopy pass to __new__ before they copy the slots (a Value needs its data)."""
+        return (self.data,)
+
     # -- the graph, read-only --------------------------------------------------
     @property
     def op(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
 import sys
@@ -172,3 +173,14 @@ def test_engine_dropped_graph_is_freed_by_reference_counting():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_engine_copy_and_deepcopy_give_independent_nodes():
+    """A deep copy of a graph is the same graph on new nodes: d(ab + a)/da = b + 1 there, originals untouched."""
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    ca, cb, cy = copy.deepcopy([a, b, a * b + a])
+    cy.backward()
+    assert (cy.data, ca.grad, cb.grad, ca.label) == (-4.0, -2.0, 2.0, "a")
+    assert (a.grad, b.grad) == (0.0, 0.0)
+    shallow = copy.copy(a)
+    assert shallow is not a and (shallow.data, shallow.label, shallow.op) == (2.0, "a", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 
@@ -148,3 +149,14 @@ def test_neuron_dot_product_is_a_lean_chain():
     nodes = topo_order(out)
     assert sorted(v.op for v in nodes if v.op) == ["*", "*", "+", "+", "tanh"]
     assert len([v for v in nodes if not v.op]) == 3          # w0, w1, b only
+
+
+def test_mlp_deepcopy_is_an_independent_model():
+    """copy.deepcopy(model), as PyTorch users keep a best model: same numbers, separate parameters."""
+    mlp = MLP(2, [3, 1], seed=0)
+    twin = copy.deepcopy(mlp)
+    assert [p.data for p in twin.parameters()] == [p.data for p in mlp.parameters()]
+    out = twin([0.5, -1.0])
+    assert out.data == mlp([0.5, -1.0]).data
+    out.backward()
+    assert any(p.grad for p in twin.parameters()) and not any(p.grad for p in mlp.parameters())
