@@ -240,9 +240,9 @@ def _binary(op: Op, reflected: bool = False) -> Callable:
 
     This is the hot path of every graph, so it is written for speed: the
     common operands (a Value, a finite float, an int) are read with exact type
-    tests and `op.forward` is called directly.  Anything unusual — other number types, nan or inf
-    constants, a domain error, an overflow, `**` with a Value exponent —
-    goes through `apply`, which raises the error naming the op and the value.
+    tests and `op.forward` is called directly.  Anything unusual — other
+    number types, nan or inf constants, a domain error, an overflow, `**` with
+    a Value exponent — goes through `apply`, which raises the error naming the op and the value.
     Unknown operand types return NotImplemented, so Python raises its usual
     TypeError naming the operator and both types.
     """
