@@ -73,7 +73,7 @@ class Value:
         data = _finite_float(data, "Value()")
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
-        node = _record(None, data, None, None)     # a leaf: no op, no operands
+        node = _leaf(data)
         node.label = label
         return node
 
@@ -166,7 +166,7 @@ COMPILED_NODES = _record is not _record_in_python     # True: nodes come from au
 
 
 def _leaf(out: float) -> Value:
-    """A new leaf holding `out` (the result of an op under `no_grad`)."""
+    """A new leaf holding `out`: no op, no operands (an input, or an op's result under `no_grad`)."""
     return _record(None, out, None, None)
 
 
