@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from autobp import ops
 from autobp.ops import Op
 
-__all__ = ["Value", "apply", "topo_order", "grad", "no_grad", "is_grad_enabled", "define_op"]
+__all__ = ["Value", "apply", "topo_order", "local_derivatives", "grad", "no_grad", "is_grad_enabled", "define_op"]
 
 _new_id = itertools.count().__next__   # creation numbers: operands before results
 _grad_enabled = True
@@ -86,6 +86,11 @@ class Value:
     def op(self) -> str:
         """Name of the op that made this node ('' for a leaf)."""
         return "" if self._op is None else self._op.name
+
+    @property
+    def op_record(self) -> Op | None:
+        """The op table entry that made this node (None for a leaf): what every tool reads."""
+        return self._op
 
     @property
     def operands(self) -> tuple:
@@ -328,10 +333,10 @@ del _name, _op
 _creation_order = operator.attrgetter("_id")
 
 
-def topo_order(root: Value) -> list[Value]:
-    """Every node reachable from `root`, children before parents (iterative)."""
-    seen = {root}
-    stack = [root]
+def topo_order(*roots: Value) -> list[Value]:
+    """Every node reachable from the roots, children before parents (iterative)."""
+    seen = set(roots)
+    stack = list(roots)
     while stack:
         for child in stack.pop().children:
             if child not in seen:
@@ -433,6 +438,23 @@ def _backward_error(node: Value, e: Exception) -> Exception:
     """The error `e` raised inside the local derivative of `node`, with the op and inputs named."""
     ins = ", ".join(repr(a if type(a) is float else a.data) for a in node.operands)
     return type(e)(f"backward through '{node.op}' at inputs ({ins}){_node_name(node)}: {e}")
+
+
+def local_derivatives(node: Value, create_graph: bool = False) -> tuple:
+    """∂node/∂operand for each operand of a computed node, from the node's own op record.
+
+    Floats by default; Values (a graph) with create_graph=True.  Constants
+    count as operands, so the tuple lines up with `node.operands`.  An error
+    in the op's partials is raised as the backward sweep raises it.
+
+    >>> local_derivatives(Value(2.0) * Value(-3.0))
+    (-3.0, 2.0)
+    """
+    args = node.operands if create_graph else [a if type(a) is float else a.data for a in node.operands]
+    try:
+        return tuple(node._op.partials(node if create_graph else node.data, *args))
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
+        raise _backward_error(node, e) from e
 
 
 def _graph_sweep(root: Value, wanted: set[Value]) -> dict[Value, Value]:

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 from autobp.engine import Value, topo_order
 from autobp.graph import local_derivatives, nodes_between
-from autobp.ops import OPS
 
 __all__ = ["explain", "backward_steps", "BackwardTrace", "BackwardStep"]
 
@@ -61,7 +60,7 @@ def _formula(node: Value, k: int, name_of, digits: int) -> str:
     names = {}
     for letter, a in zip("xyz", operands):
         names[letter] = _num(a, digits) if type(a) is float else name_of(a)
-    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), OPS[node.op].formulas[k])
+    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), node.op_record.formulas[k])
 
 
 def _factor(text: str) -> str:

@@ -2,16 +2,15 @@
 
 `nodes_between(output, sources)` finds the part of the graph the chain rule
 runs through: the nodes on some path from a source up to the output.
-`local_derivatives(node)` evaluates one node's row of the op table,
-∂node/∂operand for each operand, as numbers at the current data.
+`local_derivatives(node)` (from the engine, re-exported here) evaluates the
+node's own op record, ∂node/∂operand for each operand, at the current data.
 """
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from autobp.engine import Value, topo_order
-from autobp.ops import OPS, value_of
+from autobp.engine import Value, local_derivatives, topo_order
 
 __all__ = ["nodes_between", "local_derivatives"]
 
@@ -34,16 +33,3 @@ def nodes_between(output: Value, sources: Iterable[Value]) -> list[Value]:
         if any(c in on_path for c in node.children):
             on_path.add(node)
     return [n for n in order if n in on_path]
-
-
-def local_derivatives(node: Value) -> tuple[float, ...]:
-    """∂node/∂operand for each operand of a computed node: its op's `partials` on floats.
-
-    Constants count as operands, so the tuple lines up with `node.operands`.
-    For c = a · b the partials are (b, a):
-
-    >>> from autobp import Value
-    >>> local_derivatives(Value(2.0) * Value(-3.0))
-    (-3.0, 2.0)
-    """
-    return OPS[node.op].partials(node.data, *map(value_of, node.operands))

@@ -147,3 +147,20 @@ def test_a_user_op_is_explained_with_its_formula_and_value():
     assert text.rstrip().endswith(f"∂L/∂x = {1.5 * 2.0 ** 2:g}")
     (step,) = [r for r in backward_steps(L).rows if r.op == "t_cube_drawn"]
     assert step.local == 3 * 2.0 ** 2
+
+
+def test_define_op_redefined_name_leaves_existing_nodes_meaning_what_they_meant():
+    """Tools read a node's own op record: redefining 't_scale' later changes neither explain, draw_dot nor backward."""
+    from autobp.explain import backward_steps, explain
+    from autobp.viz import draw_dot
+
+    scale = _define("t_scale", lambda x: 6 * x, lambda out, x: (6.0,), ["6"])
+    x = Value(1.0, "x")
+    y = scale(x)
+    y.label = "y"
+    _define("t_scale", lambda x: 99 * x, lambda out, x: (99.0,), ["99"])
+    y.backward()
+    assert x.grad == 6.0
+    assert explain(y, x).splitlines()[-1] == "∂y/∂x = 6"
+    assert backward_steps(y).rows[0].local == 6.0 and backward_steps(y).rows[0].formula == "6"
+    assert "∂y/∂x = 6" in draw_dot(y, edge_derivatives=True).source
