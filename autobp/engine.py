@@ -205,7 +205,7 @@ def apply(op: Op, *args: object) -> Value:
     Numbers are constants (stored as floats, never wrapped in a Value).
     Anything else raises TypeError naming the op and the type.
     """
-    if len(args) != op.arity:
+    if op.arity is not None and len(args) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(args)}")
     operands, floats = [], []
     for a in args:

@@ -60,7 +60,7 @@ def _formula(node: Value, k: int, name_of, digits: int) -> str:
     names = {}
     for letter, a in zip("xyz", operands):
         names[letter] = _num(a, digits) if type(a) is float else name_of(a)
-    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), node.op_record.formulas[k])
+    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), node.op_record.formula(k))
 
 
 def _factor(text: str) -> str:

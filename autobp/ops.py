@@ -28,17 +28,27 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class Op:
-    """One scalar operation: how to compute it and its local derivatives."""
+    """One scalar operation: how to compute it and its local derivatives.
+
+    A variadic op (`variadic=True`, such as an n-ary sum) takes any number of
+    inputs and has one formula, which holds for every input.
+    """
 
     name: str                      # what Value.op shows: "+", "/", "tanh"
     forward: Callable[..., float]  # floats in, float out; raises on a bad domain
     partials: Callable[..., tuple]  # (out, *inputs) -> one ∂out/∂input per input
     formulas: tuple[str, ...]      # the same partials as text, for explain and viz
+    domain: Callable[..., None] | None = None   # (*operands) -> None; raises ValueError where the op is undefined
+    variadic: bool = False         # any number of inputs, all with formulas[0]
 
     @property
-    def arity(self) -> int:
-        """Number of inputs, one per local derivative."""
-        return len(self.formulas)
+    def arity(self) -> int | None:
+        """Number of inputs, one per local derivative (None for a variadic op)."""
+        return None if self.variadic else len(self.formulas)
+
+    def formula(self, k: int) -> str:
+        """∂out/∂(input k) as text, the operands named x, y, z in order."""
+        return self.formulas[0] if self.variadic else self.formulas[k]
 
 
 OPS: dict[str, Op] = {}
