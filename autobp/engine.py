@@ -1,23 +1,31 @@
-"""The engine: `Value` nodes, the iterative backward sweep, `grad`, `no_grad` and `define_op`.
+"""The engine: reverse-mode automatic differentiation on scalars, as a textbook would write it.
 
-A Value stores its number, its op (a record from `autobp.ops`) and its
-operands: other Values, or plain floats for constants.  Nothing else — no
-closure, no set of children — so a node is one small object that reference
-counting frees as soon as the graph is dropped, and the cyclic garbage
-collector has one object per node to trace, not three.
+Read this file top to bottom:
 
-Each node also carries a creation number.  A node is always created after its
-operands, so sorting the nodes reachable from the output by that number is a
-topological order: no recursion anywhere, and a chain a million nodes deep is
-as easy as a short one.
+1. `Value` — one number and how it was made.  Every operator and method is
+   one line that hands its op (a record of `autobp.ops`) to `apply`.
+2. `apply` — computes an op's number now and records a node that keeps the
+   op and its operands, so the graph of the arithmetic builds itself.
+3. `topo_order` — the nodes an output depends on, children before parents.
+4. `local_derivatives` — ∂node/∂operand for each operand, read from the
+   node's own op record.
+5. `Sweep` — the one backward loop: seed ∂root/∂root = 1, then visit nodes
+   parents-first and add ∂root/∂node · ∂node/∂child into each child.  The
+   gradients live in a map owned by the sweep, never on the nodes, so sweeps
+   can nest (a `partials` that calls `grad`) or run in two threads at once.
+6. `backward`, `grad`, `no_grad`, `define_op` — the public verbs on top.
 
-Because a graph has no reference cycles, CPython's cyclic garbage collector
-has nothing to find in it, yet by default it rescans every live node again and
-again while a graph grows.  So nodes are made by `_record`: the Python
-function `_record_in_python` or, when the package was built with its C helper
-(`autobp/_node.c`), a C twin that also leaves the node untracked by that
-collector, 1.5x faster on small graphs and 2-3x on large ones.
-AUTOBP_PURE_PYTHON=1 in the environment keeps the Python version.
+The same loop serves `backward()` (floats), `grad()` (floats) and
+`grad(create_graph=True)`, where the local derivatives are themselves Values
+so the gradient can be differentiated again; `autobp.explain.backward_steps`
+narrates it row by row.
+
+Speed.  When autobp was installed with a C compiler, `autobp/_node.c` makes
+the nodes (outside Python's cyclic garbage collector, which has nothing to
+find in a graph) and runs a C twin of `apply` and of the float sweep: the
+same steps in the same order, tested to give identical numbers.  That layer
+is at the end of this file and a learner can skip it; with
+AUTOBP_PURE_PYTHON=1 the Python written here is exactly what runs.
 """
 
 from __future__ import annotations
@@ -26,18 +34,218 @@ import inspect
 import itertools
 import math
 import numbers
-import operator
 import os
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 from autobp import ops
-from autobp.ops import Op
+from autobp.ops import (ABS, ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SOFTPLUS, SQRT, SUB, TANH, Op,
+                        value_of)
 
-__all__ = ["Value", "apply", "topo_order", "local_derivatives", "grad", "no_grad", "is_grad_enabled", "define_op"]
+__all__ = ["Value", "apply", "topo_order", "local_derivatives", "Sweep", "grad", "no_grad",
+           "is_grad_enabled", "define_op", "COMPILED_NODES"]
 
-_new_id = itertools.count().__next__   # creation numbers: operands before results
-_grad_enabled = True
+Operand = Union["Value", float]    # what an op accepts: a Value, or a number (int and bool count)
+
+
+class Value:
+    """One scalar node of a computational graph: a number, and the op and operands that made it.
+
+    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
+    >>> c = a * b + 1
+    >>> c.backward()
+    >>> c.data, a.grad, b.grad      # ∂c/∂a = b, ∂c/∂b = a
+    (-5.0, -3.0, 2.0)
+    """
+
+    # op_record: the `ops.Op` that made this node (None for a leaf).  operands: the op's inputs in
+    # order, Values and plain floats for constants.  _id: creation number (operands are older).
+    __slots__ = ("data", "grad", "label", "op_record", "operands", "_id")
+
+    data: float
+    grad: float
+    label: str
+    op_record: Op | None
+    operands: tuple[Operand, ...]
+    _id: int
+
+    def __new__(cls, data: float, label: str = "") -> Value:
+        if not isinstance(label, str):
+            raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
+        node = _make_node(cls, _finite_float(data, "Value()"), None, ())
+        node.label = label
+        return node
+
+    # -- reading the graph --------------------------------------------------------
+    @property
+    def op(self) -> str:
+        """Name of the op that made this node: '+', 'tanh', ... ('' for a leaf)."""
+        return "" if self.op_record is None else self.op_record.name
+
+    @property
+    def children(self) -> tuple[Value, ...]:
+        """The Values this node was computed from, in operand order (constants left out)."""
+        return tuple([a for a in self.operands if isinstance(a, Value)])
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    # -- arithmetic: each operator hands its op to `apply`; ops.py has the derivatives ---------
+    def __add__(self, other: Operand) -> Value:
+        """x + y.   ∂/∂x = 1, ∂/∂y = 1"""
+        return apply(ADD, self, other)
+
+    def __radd__(self, other: Operand) -> Value:
+        return apply(ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        """x - y.   ∂/∂x = 1, ∂/∂y = -1"""
+        return apply(SUB, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        return apply(SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        """x · y.   ∂/∂x = y, ∂/∂y = x"""
+        return apply(MUL, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:
+        return apply(MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        """x / y.   ∂/∂x = 1/y, ∂/∂y = -x/y²"""
+        return apply(DIV, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        return apply(DIV, other, self)
+
+    def __pow__(self, other: Operand) -> Value:
+        """x ** y.   ∂/∂x = y·x^(y-1), ∂/∂y = x^y·ln x (a Value exponent needs x > 0)"""
+        return apply(POW, self, other)
+
+    def __rpow__(self, other: Operand) -> Value:
+        return apply(POW, other, self)
+
+    def __neg__(self) -> Value:
+        """-x.   d/dx = -1"""
+        return apply(NEG, self)
+
+    def __abs__(self) -> Value:
+        """|x|.   d/dx = sign(x), 0 at 0 as in PyTorch"""
+        return apply(ABS, self)
+
+    def exp(self) -> Value:
+        """e^x.   d/dx = e^x"""
+        return apply(EXP, self)
+
+    def log(self) -> Value:
+        """ln x, for x > 0.   d/dx = 1/x"""
+        return apply(LOG, self)
+
+    def tanh(self) -> Value:
+        """tanh x.   d/dx = 1 - tanh²(x)"""
+        return apply(TANH, self)
+
+    def sigmoid(self) -> Value:
+        """σ(x) = 1 / (1 + e^-x).   d/dx = σ(x)(1 - σ(x))"""
+        return apply(SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(x, 0).   d/dx = 1 if x > 0 else 0"""
+        return apply(RELU, self)
+
+    def sqrt(self) -> Value:
+        """√x, for x >= 0.   d/dx = 1/(2√x)"""
+        return apply(SQRT, self)
+
+    def abs(self) -> Value:
+        """|x|.   d/dx = sign(x)"""
+        return apply(ABS, self)
+
+    def softplus(self) -> Value:
+        """ln(1 + e^x).   d/dx = σ(x)"""
+        return apply(SOFTPLUS, self)
+
+    # -- gradients ----------------------------------------------------------------
+    def backward(self) -> None:
+        """Add ∂self/∂node into `node.grad` for every node `self` depends on (itself included).
+
+        Gradients accumulate across calls, as in PyTorch: calling it twice
+        doubles every `.grad`.  Set `.grad = 0.0` (or `zero_grad()` a module) to start again.
+        """
+        for node, g in _float_sweep(self).items():
+            node.grad += g
+
+    # -- copying and pickling -----------------------------------------------------
+    def __getnewargs__(self) -> tuple[float]:
+        """What copy and deepcopy pass to __new__ before they copy the slots (a Value needs its data)."""
+        return (self.data,)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Leaves pickle (data, grad, label); a node with a graph is refused: its op may be a user function."""
+        if self.op_record is not None:
+            raise TypeError(f"cannot pickle {self!r}: it was made by op '{self.op}' and pickling a graph is not "
+                            f"supported; pickle its number (v.data), or save a model with autobp.io.save")
+        return super().__reduce_ex__(protocol)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        """The same graph on new nodes (op records are shared: they are immutable table entries)."""
+        operands = tuple(_deepcopy(a, memo) for a in self.operands)
+        node = _make_node(type(self), self.data, self.op_record, operands)
+        node.grad, node.label = self.grad, self.label
+        return node
+
+
+def _deepcopy(x: object, memo: dict) -> Any:
+    import copy
+    return copy.deepcopy(x, memo)
+
+
+# ---------------------------------------------------------------------------
+# apply: compute an op's number now, and record how it was made
+# ---------------------------------------------------------------------------
+
+def apply(op: Op, *args: Operand) -> Value:
+    """`op` applied to `args`, as a new node that remembers its op and operands.
+
+    Numbers are constants: stored as floats, never wrapped in a Value, and
+    given no gradient.  The result has the class of its Value operands (the
+    most derived one, for subclasses).  Under `no_grad()`, or when every input
+    is a number, the result is a leaf.  Errors name the op and the value:
+    a bad operand type raises TypeError, an input outside the op's domain
+    ValueError or ZeroDivisionError, a result too large for a float OverflowError.
+    """
+    operands = tuple(a if isinstance(a, Value) else _constant(op, a) for a in args)
+    if op.arity is not None and len(operands) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(operands)}")
+    data = _evaluate(op, operands)
+    values = [a for a in operands if isinstance(a, Value)]
+    if not values:
+        return Value(data)
+    if not is_grad_enabled():
+        return _make_node(_result_class(values), data, None, ())
+    return _make_node(_result_class(values), data, op, operands)
+
+
+def _evaluate(op: Op, operands: tuple[Operand, ...]) -> float:
+    """op.forward on the operands' numbers, after the op's domain check; errors name the op and the nodes."""
+    try:
+        if op.domain is not None:
+            op.domain(*operands)
+        out = op.forward(*[value_of(a) for a in operands])
+        if not math.isfinite(out):
+            shown = ", ".join(repr(value_of(a)) for a in operands)
+            raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number")
+    except (ValueError, ZeroDivisionError, OverflowError) as e:
+        raise type(e)(f"{e}{_names(operands)}") from None
+    return out
+
+
+def _names(operands: Iterable[object]) -> str:
+    """' (node 'a') (node 'b')' for the labelled Value operands: where an error message says which nodes."""
+    return "".join(f" (node {a.label!r})" for a in operands if isinstance(a, Value) and a.label)
 
 
 def _finite_float(x: object, where: str) -> float:
@@ -53,436 +261,151 @@ def _finite_float(x: object, where: str) -> float:
     return f
 
 
-class Value:
-    """One scalar node of a computational graph.
-
-    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
-    >>> c = a * b + 1
-    >>> c.backward()
-    >>> c.data, a.grad, b.grad      # ∂c/∂a = b, ∂c/∂b = a
-    (-5.0, -3.0, 2.0)
-    """
-
-    # _x, _y: the operands (a Value, or a float for a constant).  _y is None for
-    # a one-input op and a tuple of the remaining operands for ops of three or
-    # more inputs.  _id: creation number.  _g: scratch gradient of a running
-    # sweep (None outside one, which also marks "not yet visited").
-    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_id", "_g")
-
-    def __new__(cls, data: float, label: str = "") -> Value:
-        data = _finite_float(data, "Value()")
-        if not isinstance(label, str):
-            raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
-        node = _leaf(data)
-        node.label = label
-        return node
-
-    def __getnewargs__(self) -> tuple[float]:
-        """What copy and deepcopy pass to __new__ before they copy the slots (a Value needs its data)."""
-        return (self.data,)
-
-    # -- the graph, read-only --------------------------------------------------
-    @property
-    def op(self) -> str:
-        """Name of the op that made this node ('' for a leaf)."""
-        return "" if self._op is None else self._op.name
-
-    @property
-    def op_record(self) -> Op | None:
-        """The op table entry that made this node (None for a leaf): what every tool reads."""
-        return self._op
-
-    @property
-    def operands(self) -> tuple:
-        """Inputs in operand order: Values, and floats for constants."""
-        if self._op is None:
-            return ()
-        y = self._y
-        if y is None:
-            return (self._x,)
-        if type(y) is tuple:
-            return (self._x, *y)
-        return (self._x, y)
-
-    @property
-    def children(self) -> tuple[Value, ...]:
-        """The Values this node was computed from, in operand order."""
-        return tuple(a for a in self.operands if type(a) is not float)
-
-    def __repr__(self) -> str:
-        label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
-
-    # -- gradients ---------------------------------------------------------------
-    def backward(self) -> None:
-        """Add ∂self/∂node into `node.grad` for every node reachable from `self`.
-
-        The sweep seeds ∂self/∂self = 1 and visits nodes in reverse
-        topological order, adding grad(node) · ∂node/∂child into each child.
-        Gradients accumulate across calls, as in PyTorch: calling it twice
-        doubles every `.grad`.
-        """
-        for node in _float_sweep(self):
-            node.grad += node._g
-            node._g = None
-
-    # operators and methods are attached below, from the op table
+def _constant(op: Op, x: object) -> float:
+    """A number operand (bools count, as in Python) as a float constant; anything else is a TypeError naming `op`."""
+    if not isinstance(x, numbers.Real):
+        raise TypeError(f"'{op.name}': inputs must be Values or real numbers, got {type(x).__name__}: {x!r}")
+    return _finite_float(x, f"'{op.name}'")
 
 
-# ---------------------------------------------------------------------------
-# Building nodes
-# ---------------------------------------------------------------------------
+def _result_class(values: list[Value]) -> type[Value]:
+    """The class of an op's result: the first Value operand's, unless a later one's class derives from it."""
+    cls = type(values[0])
+    for v in values[1:]:
+        if issubclass(type(v), cls):
+            cls = type(v)
+    return cls
 
-def _record_in_python(op: Op | None, out: float, x: object, y: object) -> Value:
-    """A new node holding `out`, made by `op` from operands x (and y).
 
-    `_record` is this function, or its C twin autobp._node.new when that was built.
-    """
-    node = object.__new__(Value)
-    node.data = out
+_new_id = itertools.count().__next__   # creation numbers: operands before results
+
+
+def _make_node_in_python(cls: type[Value], data: float, op: Op | None, operands: tuple) -> Value:
+    """A new node: its number, the op and operands that made it, grad 0, the next creation number."""
+    node = object.__new__(cls)
+    node.data = data
     node.grad = 0.0
     node.label = ""
-    node._op = op
-    node._x = x
-    node._y = y
-    node._g = None
+    node.op_record = op
+    node.operands = operands
     node._id = _new_id()
     return node
 
 
-def _compiled_record() -> Callable | None:
-    """autobp._node.new bound to Value: `_record` in C, the node left untracked by the cyclic collector.
-
-    None when the C helper was not built (no compiler at install time) or
-    AUTOBP_PURE_PYTHON is set to anything but "" or "0".
-    """
-    if os.environ.get("AUTOBP_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from autobp import _node
-    except ImportError:
-        return None
-    _node.bind(Value)
-    return _node.new
-
-
-_record = _compiled_record() or _record_in_python
-COMPILED_NODES = _record is not _record_in_python     # True: nodes come from autobp/_node.c, untracked by the GC
-
-
-def _leaf(out: float) -> Value:
-    """A new leaf holding `out`: no op, no operands (an input, or an op's result under `no_grad`)."""
-    return _record(None, out, None, None)
-
-
-def _node_name(v: object) -> str:
-    return f" (node {v.label!r})" if isinstance(v, Value) and v.label else ""
-
-
-def _forward(op: Op, args: Sequence[object], floats: Sequence[float]) -> float:
-    """op.forward(*floats), checked: errors and non-finite results name the op."""
-    where = "".join(map(_node_name, args))
-    try:
-        out = op.forward(*floats)
-    except (ValueError, ZeroDivisionError, OverflowError) as e:
-        raise type(e)(f"{e}{where}") from None
-    if not math.isfinite(out):
-        shown = ", ".join(map(repr, floats))
-        raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number{where}")
-    return out
-
-
-def _constant(x: object) -> float:
-    """A number operand (bools count, as in Python), stored as a float; NotImplemented for anything else."""
-    if not isinstance(x, numbers.Real):
-        return NotImplemented
-    return _finite_float(x, "a constant operand")
-
-
-def apply(op: Op, *args: object) -> Value:
-    """op(*args): the result as a graph node when any argument is a Value.
-
-    Numbers are constants (stored as floats, never wrapped in a Value).
-    Anything else raises TypeError naming the op and the type.
-    """
-    if op.arity is not None and len(args) != op.arity:
-        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(args)}")
-    operands, floats = [], []
-    for a in args:
-        if isinstance(a, Value):
-            operands.append(a)
-            floats.append(a.data)
-        else:
-            c = _constant(a)
-            if c is NotImplemented:
-                raise TypeError(f"{op.name}: inputs must be Values or real numbers, got {type(a).__name__}: {a!r}")
-            operands.append(c)
-            floats.append(c)
-    if op is ops.POW and isinstance(operands[1], Value) and floats[0] <= 0:
-        raise ValueError(f"'**': with a Value exponent the base must be > 0 (d/dy x^y = x^y·ln x), "
-                         f"got {floats[0]!r}{_node_name(operands[0])}; use a number exponent instead")
-    out = _forward(op, operands, floats)
-    if not _grad_enabled or all(type(a) is float for a in operands):
-        return _leaf(out)
-    if len(operands) == 1:
-        return _record(op, out, operands[0], None)
-    if len(operands) == 2:
-        return _record(op, out, operands[0], operands[1])
-    return _record(op, out, operands[0], tuple(operands[1:]))
-
-
-def _binary_slow(op: Op, x: object, y: object, other: object) -> Value:
-    """`_binary`'s general path: number types other than float and int, bad operands, errors."""
-    if type(other) is float:
-        _finite_float(other, f"'{op.name}'")        # nan or ±inf: a ValueError naming the op
-    elif not isinstance(other, Value) and _constant(other) is NotImplemented:
-        return NotImplemented
-    return apply(op, x, y)
-
-
-def _binary(op: Op, reflected: bool = False) -> Callable:
-    """The operator method for a two-input op (`__mul__`, or `__rmul__` when reflected).
-
-    This is the hot path of every graph, so it is written for speed: the
-    common operands (a Value, a finite float, an int) are read with exact type
-    tests and `op.forward` is called directly.  Anything unusual — other
-    number types, nan or inf constants, a domain error, an overflow, `**` with
-    a Value exponent — goes through `apply`, which raises the error naming the op and the value.
-    Unknown operand types return NotImplemented, so Python raises its usual
-    TypeError naming the operator and both types.
-    """
-    forward = op.forward
-    value_exponent_checked = op is ops.POW      # apply checks the base of a Value exponent
-
-    def method(self: Value, other: object) -> Value:
-        t = type(other)
-        if t is Value:
-            od = other.data
-        elif t is float and not other - other:     # finite: nan - nan and inf - inf are nan
-            od = other
-        elif t is int and -_INT_LIMIT < other < _INT_LIMIT:
-            other = od = float(other)               # constants are stored as floats
-        else:
-            return _binary_slow(op, other if reflected else self, self if reflected else other, other)
-        if reflected:                               # pairs, not 4-tuples: no tuple is built
-            x, y = other, self
-            xd, yd = od, self.data
-        else:
-            x, y = self, other
-            xd, yd = self.data, od
-        if value_exponent_checked and type(y) is Value:
-            return apply(op, x, y)
-        try:
-            out = forward(xd, yd)
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return apply(op, x, y)                  # raises again, naming the op and the nodes
-        if out - out:                               # overflowed to ±inf: let apply explain
-            return apply(op, x, y)
-        if not _grad_enabled:
-            return _leaf(out)
-        return _record(op, out, x, y)
-
-    x, y = ("other", "self") if reflected else ("self", "other")
-    method.__doc__ = (f"{x} {op.name} {y}, recorded as op '{op.name}' with x = {x}, y = {y}: "
-                      f"∂/∂x = {op.formulas[0]}, ∂/∂y = {op.formulas[1]}.")
-    return method
-
-
-_INT_LIMIT = 2 ** 1023     # ints inside this range convert to a finite float
-
-
-def _unary(op: Op) -> Callable:
-    """The method for a one-input op, e.g. `Value.tanh`: `op.forward` directly, `apply` for errors."""
-    forward = op.forward
-
-    def method(self: Value) -> Value:
-        try:
-            out = forward(self.data)
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return apply(op, self)                  # raises again, naming the op and the node
-        if out - out or not _grad_enabled:          # not finite (apply explains), or a leaf
-            return apply(op, self)
-        return _record(op, out, self, None)
-
-    method.__doc__ = f"{op.name}(self), recorded as op '{op.name}': d/dx = {op.formulas[0]}."
-    return method
-
-
-def _attach(name: str, method: Callable) -> None:
-    """Install `method` on Value under `name` (and name it so in tracebacks and help())."""
-    method.__name__, method.__qualname__ = name, f"Value.{name}"
-    setattr(Value, name, method)
-
-
-for _name, _op in [("add", ops.ADD), ("sub", ops.SUB), ("mul", ops.MUL),
-                   ("truediv", ops.DIV), ("pow", ops.POW)]:
-    _attach(f"__{_name}__", _binary(_op))
-    _attach(f"__r{_name}__", _binary(_op, reflected=True))
-_attach("__neg__", _unary(ops.NEG))
-for _op in (ops.EXP, ops.LOG, ops.TANH, ops.SIGMOID, ops.RELU, ops.SQRT, ops.ABS, ops.SOFTPLUS):
-    _attach(_op.name, _unary(_op))
-Value.__abs__ = Value.abs
-del _name, _op
-
-
 # ---------------------------------------------------------------------------
-# Topological order and the two sweeps
+# The order of a sweep, and each node's local derivatives
 # ---------------------------------------------------------------------------
-
-# The sort key of a topological order: a node's creation number (a C getter, not a Python call per node).
-_creation_order = operator.attrgetter("_id")
-
 
 def topo_order(*roots: Value) -> list[Value]:
-    """Every node reachable from the roots, children before parents (iterative)."""
+    """Every node the roots depend on, children before parents.
+
+    A node is always made after its operands, so its creation number is larger
+    than theirs: collecting the nodes (with a stack, never recursion, so a chain
+    a million deep is fine) and sorting them by that number is a topological order.
+    """
     seen = set(roots)
     stack = list(roots)
     while stack:
-        for child in stack.pop().children:
-            if child not in seen:
+        for child in stack.pop().operands:
+            if isinstance(child, Value) and child not in seen:
                 seen.add(child)
                 stack.append(child)
-    return sorted(seen, key=_creation_order)
+    return sorted(seen, key=_creation_number)
 
 
-def _float_sweep(root: Value) -> list[Value]:
-    """Run the float backward sweep from `root`; return the nodes it reached.
-
-    On return each reached node's `_g` holds ∂root/∂node; the caller reads it
-    and resets `_g` to None.  This is `backward()`'s fast path: floats only,
-    the scratch gradient in a slot instead of a dict.
-    """
-    if root._g is not None:
-        raise RuntimeError("backward() is already running on this graph (called from inside a partials function?)")
-    # Collect the reachable nodes; `_g is None` means "not seen yet".  Leaves go
-    # to their own list: they need no sorting and no visit in the sweep.  The
-    # loop walks `nodes` while appending to it (a list iterator also yields the
-    # items appended during the loop), so no separate stack is needed, and it
-    # reads _x and _y directly instead of building a tuple of children per node.
-    root._g = 0.0
-    nodes, leaves = ([], [root]) if root._op is None else ([root], [])
-    try:
-        for node in nodes:
-            x = node._x
-            if type(x) is not float and x._g is None:
-                x._g = 0.0
-                (leaves if x._op is None else nodes).append(x)
-            y = node._y
-            if y is None or type(y) is float:
-                continue
-            if type(y) is tuple:          # an op of three or more inputs
-                for child in y:
-                    if type(child) is not float and child._g is None:
-                        child._g = 0.0
-                        (leaves if child._op is None else nodes).append(child)
-            elif y._g is None:
-                y._g = 0.0
-                (leaves if y._op is None else nodes).append(y)
-        nodes.sort(key=_creation_order, reverse=True)     # parents before children
-        root._g = 1.0
-        for node in nodes:
-            g = node._g
-            if g == 0.0:                  # nothing flows back through here
-                continue
-            op, x, y = node._op, node._x, node._y
-            if y is None:
-                (lx,) = op.partials(node.data, x.data)
-                x._g += lx * g
-            elif type(y) is tuple:
-                _nary_float_step(node, g)
-            elif type(x) is float:        # constant op Value: constants get no gradient
-                _, ly = op.partials(node.data, x, y.data)
-                y._g += ly * g
-            elif type(y) is float:        # Value op constant
-                lx, _ = op.partials(node.data, x.data, y)
-                x._g += lx * g
-            else:
-                lx, ly = op.partials(node.data, x.data, y.data)
-                x._g += lx * g
-                y._g += ly * g
-        nodes += leaves
-    except BaseException as e:
-        for n in (*nodes, *leaves):
-            n._g = None
-        if isinstance(e, (ValueError, TypeError, ZeroDivisionError, OverflowError)):
-            raise _backward_error(node, e) from e
-        raise
-    for leaf in leaves:
-        if leaf._g - leaf._g:         # inf or nan: every overflow upstream ends up in a leaf
-            raise _nonfinite_gradient(nodes)
-    return nodes
-
-
-def _nonfinite_gradient(nodes: list[Value]) -> OverflowError:
-    """Reset the sweep and name the first node (parents first) whose gradient left the floats."""
-    bad = next(n for n in nodes if n._g - n._g)
-    g = bad._g
-    for n in nodes:
-        n._g = None
-    parent = next((p for p in nodes if p._op is not None and bad in p.children), None)
-    via = f" through '{parent.op}'" if parent is not None else ""
-    return OverflowError(f"backward: the gradient reaching {bad!r} is {g!r}{via}; a local derivative "
-                         f"overflowed a float (e.g. 1/x at a tiny x)")
-
-
-def _nary_float_step(node: Value, g: float) -> None:
-    """The float sweep's step for an op of three or more inputs (user ops): child._g += local · g."""
-    args = node.operands
-    locals_ = node._op.partials(node.data, *(a if type(a) is float else a.data for a in args))
-    for a, local in zip(args, locals_, strict=True):
-        if type(a) is not float:
-            a._g += local * g
-
-
-def _backward_error(node: Value, e: Exception) -> Exception:
-    """The error `e` raised inside the local derivative of `node`, with the op and inputs named."""
-    ins = ", ".join(repr(a if type(a) is float else a.data) for a in node.operands)
-    return type(e)(f"backward through '{node.op}' at inputs ({ins}){_node_name(node)}: {e}")
+def _creation_number(node: Value) -> int:
+    return node._id
 
 
 def local_derivatives(node: Value, create_graph: bool = False) -> tuple:
     """∂node/∂operand for each operand of a computed node, from the node's own op record.
 
-    Floats by default; Values (a graph) with create_graph=True.  Constants
-    count as operands, so the tuple lines up with `node.operands`.  An error
-    in the op's partials is raised as the backward sweep raises it.
+    The op's `partials(out, *inputs)` gets floats, or with create_graph=True
+    the Values themselves, so the derivatives come back as graph nodes.
+    Constants count as operands: the tuple lines up with `node.operands`.
 
-    >>> local_derivatives(Value(2.0) * Value(-3.0))
+    >>> local_derivatives(Value(2.0) * Value(-3.0))      # ∂(ab)/∂a = b, ∂(ab)/∂b = a
     (-3.0, 2.0)
     """
-    args = node.operands if create_graph else [a if type(a) is float else a.data for a in node.operands]
+    op = node.op_record
+    if op is None:
+        raise ValueError(f"local_derivatives: {node!r} is a leaf; it has no operands")
     try:
-        return tuple(node._op.partials(node if create_graph else node.data, *args))
+        if create_graph:
+            partials = op.partials(node, *node.operands)
+        else:
+            partials = op.partials(node.data, *[value_of(a) for a in node.operands])
     except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
         raise _backward_error(node, e) from e
+    if len(partials) != len(node.operands):
+        raise TypeError(f"op '{op.name}': partials returned {len(partials)} derivative(s) "
+                        f"for {len(node.operands)} input(s)")
+    return tuple(partials)
 
 
-def _graph_sweep(root: Value, wanted: set[Value]) -> dict[Value, Value]:
-    """∂root/∂node as Values (a graph that can be differentiated again).
+def _backward_error(node: Value, e: BaseException) -> Exception:
+    """The error `e` from the chain rule at `node`, with the op, its inputs and the node's label named."""
+    ins = ", ".join(repr(value_of(a)) for a in node.operands)
+    where = f" (node {node.label!r})" if node.label else ""
+    return type(e)(f"backward through '{node.op}' at inputs ({ins}){where}: {e}")
 
-    The same op partials as the float sweep, called with the nodes themselves.
+
+# ---------------------------------------------------------------------------
+# The backward sweep: one loop, its state in a map of its own
+# ---------------------------------------------------------------------------
+
+class Sweep:
+    """One reverse-mode sweep from `root`: `grads[node]` becomes ∂root/∂node.
+
+    Iterating runs the chain rule and yields one step per (node, Value operand):
+
+        ∂root/∂child += ∂root/∂node · ∂node/∂child
+
+    visiting nodes in reverse topological order, so a node's gradient is
+    complete before it is passed on.  The gradients are floats, or Values
+    (create_graph=True) built by the same arithmetic, which can be
+    differentiated again.  Nothing is written on the nodes.
     """
-    grads: dict[Value, Value] = {root: Value(1.0)}
-    order = topo_order(root)
-    # Only nodes on a path to a wanted input need a gradient.
-    needed = set(wanted)
-    for node in order:
-        if any(c in needed for c in node.children):
-            needed.add(node)
-    for node in reversed(order):
-        g = grads.get(node)
-        if g is None or node._op is None:
-            continue
-        args = node.operands
-        try:
-            locals_ = node._op.partials(node, *args)
-            for a, local in zip(args, locals_, strict=True):
-                if type(a) is not float and a in needed:
-                    contrib = local * g
-                    grads[a] = grads[a] + contrib if a in grads else contrib
-        except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
-            raise _backward_error(node, e) from e
-    return grads
+
+    def __init__(self, root: Value, create_graph: bool = False) -> None:
+        self.root = root
+        self.create_graph = create_graph
+        self.grads: dict[Value, Any] = {root: Value(1.0) if create_graph else 1.0}
+
+    def __iter__(self) -> Iterator[tuple[Value, int, Value, Any]]:
+        """Run the sweep; yield (node, k, child, local) after adding the k-th operand's share."""
+        grads = self.grads
+        for node in reversed(topo_order(self.root)):
+            if node.op_record is None:
+                continue                                    # a leaf: nothing below it
+            g = grads[node]                                 # complete: every parent came first
+            for k, (child, local) in enumerate(zip(node.operands, local_derivatives(node, self.create_graph))):
+                if isinstance(child, Value):                # constants get no gradient
+                    grads[child] = _add_share(grads.get(child), local, g, node, child)
+                    yield node, k, child, local
+
+    def run(self) -> dict[Value, Any]:
+        """Run the whole sweep; the map node -> ∂root/∂node."""
+        for _ in self:
+            pass
+        return self.grads
+
+
+def _add_share(before: Any, local: Any, g: Any, node: Value, child: Value) -> Any:
+    """before + local · g: one path's share added to ∂root/∂child, which must stay a finite number."""
+    try:
+        total = local * g if before is None else before + local * g
+        if not math.isfinite(value_of(total)):
+            raise OverflowError(f"the gradient reaching {child!r} is {value_of(total)!r}: a local derivative "
+                                f"or the gradient overflowed a float (e.g. 1/x at a tiny x)")
+    except OverflowError as e:
+        raise _backward_error(node, e) from None
+    return total
+
+
+def _float_sweep_in_python(root: Value) -> dict[Value, float]:
+    """∂root/∂node as floats for every node `root` depends on."""
+    return Sweep(root).run()
 
 
 def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = False) -> list[Value]:
@@ -505,28 +428,29 @@ def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = Fa
         if not isinstance(x, Value):
             raise TypeError(f"grad() inputs must be Values, got {type(x).__name__}: {x!r}")
     if create_graph:
-        grads = _graph_sweep(output, set(inputs))
-        return [grads[x] if x in grads else Value(0.0) for x in inputs]
-    nodes = _float_sweep(output)
-    try:
-        return [Value(0.0 if x._g is None else x._g) for x in inputs]
-    finally:
-        for n in nodes:
-            n._g = None
+        grads = Sweep(output, create_graph=True).run()
+        return [grads.get(x) or Value(0.0) for x in inputs]
+    floats = _float_sweep(output)
+    return [Value(floats.get(x, 0.0)) for x in inputs]
 
 
 # ---------------------------------------------------------------------------
-# no_grad and user-defined ops
+# Grad mode (per thread) and user-defined ops
 # ---------------------------------------------------------------------------
+
+# Whether operations record a graph.  A context variable is per thread (a new thread starts with the
+# default) and per asyncio task, so a `no_grad()` in one never silences another, as PyTorch's grad mode.
+_grad_enabled: ContextVar[bool] = ContextVar("autobp_grad_enabled", default=True)
+
 
 def is_grad_enabled() -> bool:
-    """False inside `no_grad()`."""
-    return _grad_enabled
+    """False inside `no_grad()` (in this thread)."""
+    return _grad_enabled.get()
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
-    """Inside this block operations build no graph: every result is a leaf.
+    """Inside this block (in this thread) operations build no graph: every result is a leaf.
 
     >>> w = Value(1.0)
     >>> with no_grad():
@@ -534,12 +458,11 @@ def no_grad() -> Iterator[None]:
     >>> w2.op, w2.children
     ('', ())
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    token = _grad_enabled.set(False)
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _grad_enabled.reset(token)
 
 
 def _parameter_names(name: str, forward: Callable) -> list[str]:
@@ -561,7 +484,7 @@ def define_op(name: str, forward: Callable[..., float], partials: Callable[..., 
     derivative per input, written with arithmetic (and `autobp.ops` helpers)
     so it works on floats and on Values — then the op is differentiated to any
     order, drawn and explained like a built-in one.  `formulas` is the same
-    partials as text; the arity is the number of formulas (default 1 input).
+    partials as text; the arity is the number of formulas (default: forward's inputs).
 
     >>> cube = define_op("cube", lambda x: x ** 3, lambda out, x: (3 * x ** 2,), ["3*x^2"])
     >>> y = cube(Value(2.0)); y.backward(); y.op, y.data
@@ -578,10 +501,40 @@ def define_op(name: str, forward: Callable[..., float], partials: Callable[..., 
         raise TypeError(f"define_op {name!r}: formulas must be strings, one per input")
     op = ops.register(Op(name, forward, partials, formulas))
 
-    def call(*args: object) -> Value:
+    def call(*args: Operand) -> Value:
         return apply(op, *args)
 
     call.__name__ = name
     call.__doc__ = f"User-defined op {name!r}; partials: {', '.join(formulas)}"
-    call.op = op
+    call.op = op  # type: ignore[attr-defined]
     return call
+
+
+# ---------------------------------------------------------------------------
+# The speed layer (a learner may skip this): the C twins from autobp/_node.c
+# ---------------------------------------------------------------------------
+
+def _compiled() -> Any:
+    """autobp._node bound to this module, or None (not built, or AUTOBP_PURE_PYTHON set to anything but "" or "0")."""
+    if os.environ.get("AUTOBP_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from autobp import _node
+    except ImportError:
+        return None
+    _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python)
+    return _node
+
+
+# With the C helper, `apply`, node making and the float sweep are its twins; each hands anything
+# unusual back to the Python above, so results and errors are the same either way.
+_apply_in_python = apply
+_C = _compiled()
+COMPILED_NODES = _C is not None     # True: autobp/_node.c makes the nodes, applies ops and runs float sweeps
+if _C is not None:
+    apply = _C.apply                                              # noqa: F811
+    _make_node = _C.make_node
+    _float_sweep = _C.float_sweep
+else:
+    _make_node = _make_node_in_python
+    _float_sweep = _float_sweep_in_python

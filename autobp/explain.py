@@ -27,9 +27,11 @@ import re
 import sys
 import types
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator
 
-from autobp.engine import Value, topo_order
-from autobp.graph import local_derivatives, nodes_between
+from autobp.engine import Sweep, Value, local_derivatives, topo_order
+from autobp.graph import nodes_between
 
 __all__ = ["explain", "backward_steps", "BackwardTrace", "BackwardStep"]
 
@@ -87,38 +89,38 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
 
     A forward sweep from each stop L through unlabelled nodes only: the
     tangent dn/dL = Σ_children ∂n/∂child · dchild/dL, stopping at the next
-    labelled node M, where it is the factor ∂M/∂L.
+    labelled node M, where it is the factor ∂M/∂L.  The work and memory are
+    those of the nodes swept, so an unlabelled chain costs time linear in its length.
     """
     inside = set(nodes)
     parents: dict[Value, list[Value]] = {n: [] for n in nodes}
     locals_: dict[Value, tuple[float, ...]] = {}
     for n in nodes:
-        if n.op and any(c in inside for c in n.children):
+        below = [c for c in dict.fromkeys(n.children) if c in inside]
+        if below:
             locals_[n] = local_derivatives(n)
-            for c in dict.fromkeys(n.children):
-                if c in inside:
-                    parents[c].append(n)
+            for c in below:
+                parents[c].append(n)
     out: dict[Value, list[_Segment]] = {}
     for lower in nodes:
         if lower not in stops:
             continue
         tangent = {lower: 1.0}
-        passed: dict[Value, frozenset] = {lower: frozenset()}    # unlabelled nodes between lower and n
         heap = [(p._id, p) for p in parents[lower]]
         heapq.heapify(heap)
         seen = set(parents[lower])
         segs = []
         while heap:
             _, n = heapq.heappop(heap)        # creation order: every child is finished first
-            t, via = 0.0, frozenset()
+            t = 0.0
             for a, local in zip(n.operands, locals_[n]):
                 if type(a) is not float and a in tangent:
                     t += local * tangent[a]
-                    via |= passed[a] | ({a} if a is not lower else set())
             if n in stops:
-                segs.append(_Segment(lower, n, t, _how(n, lower, via, name_of, digits)))
+                how = _how(n, lower, _between(n, lower, tangent), name_of, digits)
+                segs.append(_Segment(lower, n, t, how))
                 continue
-            tangent[n], passed[n] = t, via
+            tangent[n] = t
             for p in parents[n]:
                 if p not in seen:
                     seen.add(p)
@@ -127,13 +129,34 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
     return out
 
 
-def _how(upper: Value, lower: Value, via: frozenset, name_of, digits: int) -> str:
+def _between(upper: Value, lower: Value, swept: dict[Value, float]) -> list[Value]:
+    """The unlabelled nodes on the paths from `lower` up to `upper`, in creation order.
+
+    `swept` holds the nodes the sweep from `lower` went through; walking down
+    from `upper` inside them finds those that lead up to `upper`.
+    """
+    found: set[Value] = set()
+    stack = [c for c in upper.children if c in swept and c is not lower]
+    while stack:
+        n = stack.pop()
+        if n not in found:
+            found.add(n)
+            stack.extend(c for c in n.children if c in swept and c is not lower)
+    return sorted(found, key=lambda n: n._id)
+
+
+_SHOWN_OPS = 8       # a longer run of unlabelled ops is shortened in the text
+
+
+def _how(upper: Value, lower: Value, between: list[Value], name_of, digits: int) -> str:
     """How ∂upper/∂lower arises: 'sigmoid: sigmoid(x)(1 - sigmoid(x))', or the ops passed through."""
-    if not via:
+    if not between:
         parts = [_formula(upper, k, name_of, digits) for k, a in enumerate(upper.operands) if a is lower]
         return f"{upper.op}: {' + '.join(parts)}"
-    ops = [n.op for n in sorted(via, key=lambda n: n._id)] + [upper.op]
-    return "through " + ", ".join(ops)
+    ops = [n.op for n in between] + [upper.op]
+    if len(ops) <= _SHOWN_OPS:
+        return "through " + ", ".join(ops)
+    return f"through {len(ops)} ops: {', '.join(ops[:4])}, …, {', '.join(ops[-3:])}"
 
 
 def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 40, digits: int = 9) -> str:
@@ -301,18 +324,42 @@ class BackwardStep:
 
 
 class BackwardTrace:
-    """The backward sweep from one output, step by step; `.rows` for programs, `str()` for people."""
+    """The backward sweep from one output, step by step; iterate it (or read `.rows`), or print it.
 
-    def __init__(self, output_name: str, rows: list[BackwardStep], digits: int) -> None:
-        self.output_name = output_name
-        self.rows = rows
+    Iterating runs the sweep afresh and yields each row as it is computed,
+    so a graph of millions of nodes can be narrated without holding its rows.
+    """
+
+    def __init__(self, output: Value, digits: int) -> None:
+        self.output = output
         self.digits = digits
+        self.output_name = output.label or "L"
+
+    def __iter__(self) -> Iterator[BackwardStep]:
+        """The rows, one per (node, Value operand), in the order `backward()` adds them."""
+        order = topo_order(self.output)
+        visit = {v: len(order) - i for i, v in enumerate(order)}      # 1 for the output, as draw_dot numbers them
+
+        def name_of(v: Value) -> str:
+            return v.label or ("L" if v is self.output else f"#{visit[v]}")
+
+        sweep = Sweep(self.output)
+        for step, (node, k, child, local) in enumerate(sweep, 1):
+            upstream = sweep.grads[node]
+            yield BackwardStep(step, node, child, k, name_of(node), name_of(child), node.op,
+                               _formula(node, k, name_of, self.digits), local, upstream, local * upstream,
+                               sweep.grads[child])
+
+    @cached_property
+    def rows(self) -> list[BackwardStep]:
+        """Every row, in order (computed once, on first use)."""
+        return list(iter(self))        # iter(): list(self) would ask len(self), which asks for the rows
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __repr__(self) -> str:
-        return f"<BackwardTrace of ∂{self.output_name}: {len(self.rows)} steps>"
+        return f"<BackwardTrace of ∂{self.output_name}>"
 
     def statement(self, row: BackwardStep) -> str:
         """'∂L/∂a += ∂L/∂c · b = 1 × -3 = -3' for one row."""
@@ -324,49 +371,31 @@ class BackwardTrace:
         n, L = self.digits, self.output_name
         header = ("step", "node", "op", "child", "∂node/∂child", f"∂{L}/∂node", "contribution", f"∂{L}/∂child so far")
         table = [header] + [(str(r.step), r.node_name, r.op, r.child_name, _num(r.local, n), _num(r.upstream, n),
-                             self.statement(r), _num(r.child_grad, n)) for r in self.rows]
+                             self.statement(r), _num(r.child_grad, n)) for r in self]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         title = f"Backward sweep from {L}: seed ∂{L}/∂{L} = 1, nodes in reverse topological order"
         return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table])
 
 
 def backward_steps(output: Value, *, digits: int = 6) -> BackwardTrace:
-    """Narrate `output.backward()` without running it: one row per (node, child), in visiting order.
+    """Narrate `output.backward()`: one row per (node, child), streamed in visiting order.
 
-    The sweep seeds ∂L/∂L = 1, then takes the nodes in reverse topological
-    order and for each operand adds ∂L/∂node · ∂node/∂child into ∂L/∂child —
-    exactly `backward()`'s arithmetic in its order, so the numbers match.
-    Nodes nothing flows back through (∂L/∂node = 0) are skipped, as there.
+    The rows come from the engine's own sweep (`autobp.engine.Sweep`), the
+    loop `backward()` runs: seed ∂L/∂L = 1, take the nodes in reverse
+    topological order, and for each Value operand add ∂L/∂node · ∂node/∂child
+    into ∂L/∂child — so the numbers are backward()'s, in its order.
     Unlabelled nodes are named #k, the k-th node visited (as `draw_dot(visit_order=True)`).
 
     >>> from autobp import Value
     >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
     >>> c = a * b; c.label = "c"
-    >>> print(backward_steps(c).statement(backward_steps(c).rows[0]))
+    >>> trace = backward_steps(c)
+    >>> print(trace.statement(trace.rows[0]))
     ∂c/∂a += ∂c/∂c · b = 1 × (-3) = -3
     """
     if not isinstance(output, Value):
         raise TypeError(f"backward_steps() needs a Value, got {type(output).__name__}: {output!r}")
-    order = list(reversed(topo_order(output)))
-    visit = {v: k for k, v in enumerate(order, 1)}
-
-    def name_of(v: Value) -> str:
-        return v.label or ("L" if v is output else f"#{visit[v]}")
-
-    grads: dict[Value, float] = {output: 1.0}
-    rows: list[BackwardStep] = []
-    for node in order:
-        g = grads.get(node, 0.0)
-        if not node.op or g == 0.0:
-            continue
-        for k, (a, local) in enumerate(zip(node.operands, local_derivatives(node), strict=True)):
-            if type(a) is float:            # constants get no gradient
-                continue
-            contribution = local * g
-            grads[a] = grads.get(a, 0.0) + contribution
-            rows.append(BackwardStep(len(rows) + 1, node, a, k, name_of(node), name_of(a), node.op,
-                                     _formula(node, k, name_of, digits), local, g, contribution, grads[a]))
-    return BackwardTrace(name_of(output), rows, digits)
+    return BackwardTrace(output, digits)
 
 
 class _CallableModule(types.ModuleType):

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 __all__ = [
-    "Op", "OPS", "register",
+    "Op", "OPS", "BUILTIN_OPS", "BUILTIN_NAMES", "register", "builtin",
     "ADD", "SUB", "MUL", "DIV", "POW", "NEG",
     "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SQRT", "ABS", "SOFTPLUS",
     "value_of", "exp_", "log_", "sigmoid_", "step", "sign",
 ]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Op:
     """One scalar operation: how to compute it and its local derivatives.
 
@@ -50,15 +50,29 @@ class Op:
         """∂out/∂(input k) as text, the operands named x, y, z in order."""
         return self.formulas[0] if self.variadic else self.formulas[k]
 
+    def __copy__(self) -> Op:
+        return self                # a table entry is immutable: copies of a graph share it
 
-OPS: dict[str, Op] = {}
+    def __deepcopy__(self, memo: dict) -> Op:
+        return self
+
+    def __reduce__(self) -> tuple:
+        """A built-in op pickles as its name; a user op cannot (its functions may be lambdas)."""
+        if OPS.get(self.name) is not self or self.name not in BUILTIN_NAMES:
+            raise TypeError(f"cannot pickle the user op {self.name!r}: its functions may be lambdas; "
+                            f"define it again after loading")
+        return (builtin, (self.name,))
 
 
-BUILTIN_NAMES: frozenset[str] = frozenset()   # filled in below, once the table is built
+def builtin(name: str) -> Op:
+    """The built-in op called `name` (how a pickled op is found again)."""
+    if name not in BUILTIN_NAMES:
+        raise ValueError(f"{name!r} is not a built-in op")
+    return OPS[name]
 
 
 def register(op: Op) -> Op:
-    """Add `op` to the table under its name; a user op may be redefined, a built-in not."""
+    """Add a user op to the table under its name; a user op may be redefined, a built-in one not."""
     if op.name in BUILTIN_NAMES:
         raise ValueError(f"{op.name!r} is a built-in op; choose another name")
     OPS[op.name] = op
@@ -68,6 +82,11 @@ def register(op: Op) -> Op:
 # ---------------------------------------------------------------------------
 # Helpers that accept a float or a Value, so one `partials` serves both sweeps.
 # ---------------------------------------------------------------------------
+
+def _is_number(x: Any) -> bool:
+    """True for a plain number (a constant), False for a Value."""
+    return isinstance(x, (int, float))
+
 
 def value_of(x: Any) -> float:
     """The number inside `x`: `x.data` for a Value, `x` itself for a float."""
@@ -163,32 +182,42 @@ def _softplus(x: float) -> float:
 def _pow_partials(out, x, y):
     """∂(x^y)/∂x = y·x^(y-1);  ∂(x^y)/∂y = x^y·ln x.
 
-    ln x exists only for x > 0.  The engine refuses a Value exponent on a base
-    x <= 0, so the 0.0 branch is reached only for a number exponent, whose
-    partial nobody reads.
+    For y = 0 and y = 1 the first partial is the constant 0 or 1: written as
+    y·x^(y-1) it would evaluate 0·0^-1 at x = 0 (d/dx x^0), and its own
+    derivative 1·0·x^-1 (d²/dx² x^1).  ln x exists only for x > 0: the domain
+    rule refuses a Value exponent on a base x <= 0, so the 0.0 branch is
+    reached only for a number exponent, whose partial nobody reads.
     """
-    return (y * x ** (y - 1), out * log_(x) if value_of(x) > 0 else 0.0)
+    dx = float(y) if _is_number(y) and y in (0, 1) else y * x ** (y - 1)
+    return (dx, out * log_(x) if value_of(x) > 0 else 0.0)
+
+
+def _pow_domain(x, y) -> None:
+    """A Value exponent needs a base > 0: its partial x^y·ln x exists only there."""
+    if not _is_number(y) and value_of(x) <= 0:
+        raise ValueError(f"'**': with a Value exponent the base must be > 0 (d/dy x^y = x^y·ln x), "
+                         f"got {value_of(x)!r}; use a number exponent instead")
 
 
 # ---------------------------------------------------------------------------
 # The table.
 # ---------------------------------------------------------------------------
 
-ADD = register(Op("+", operator.add, lambda out, x, y: (1.0, 1.0), ("1", "1")))
-SUB = register(Op("-", operator.sub, lambda out, x, y: (1.0, -1.0), ("1", "-1")))
-MUL = register(Op("*", operator.mul, lambda out, x, y: (y, x), ("y", "x")))
-DIV = register(Op("/", _div, lambda out, x, y: (1 / y, -out / y), ("1/y", "-x/y^2")))
-POW = register(Op("**", _pow, _pow_partials, ("y*x^(y-1)", "x^y*ln(x)")))
-NEG = register(Op("neg", operator.neg, lambda out, x: (-1.0,), ("-1",)))
-EXP = register(Op("exp", _exp, lambda out, x: (out,), ("exp(x)",)))
-LOG = register(Op("log", _log, lambda out, x: (1 / x,), ("1/x",)))
-TANH = register(Op("tanh", math.tanh, lambda out, x: (1 - out * out,), ("1 - tanh(x)^2",)))
-SIGMOID = register(Op("sigmoid", _sigmoid, lambda out, x: (out * (1 - out),),
-                      ("sigmoid(x)*(1 - sigmoid(x))",)))
-RELU = register(Op("relu", lambda x: x if x > 0 else 0.0, lambda out, x: (step(x),),
-                   ("1 if x > 0 else 0",)))
-SQRT = register(Op("sqrt", _sqrt, lambda out, x: (0.5 / out,), ("1/(2*sqrt(x))",)))
-ABS = register(Op("abs", abs, lambda out, x: (sign(x),), ("sign(x)",)))
-SOFTPLUS = register(Op("softplus", _softplus, lambda out, x: (sigmoid_(x),), ("sigmoid(x)",)))
+ADD = Op("+", operator.add, lambda out, x, y: (1.0, 1.0), ("1", "1"))
+SUB = Op("-", operator.sub, lambda out, x, y: (1.0, -1.0), ("1", "-1"))
+MUL = Op("*", operator.mul, lambda out, x, y: (y, x), ("y", "x"))
+DIV = Op("/", _div, lambda out, x, y: (1 / y, -out / y), ("1/y", "-x/y^2"))
+POW = Op("**", _pow, _pow_partials, ("y*x^(y-1)", "x^y*ln(x)"), domain=_pow_domain)
+NEG = Op("neg", operator.neg, lambda out, x: (-1.0,), ("-1",))
+EXP = Op("exp", _exp, lambda out, x: (out,), ("exp(x)",))
+LOG = Op("log", _log, lambda out, x: (1 / x,), ("1/x",))
+TANH = Op("tanh", math.tanh, lambda out, x: (1 - out * out,), ("1 - tanh(x)^2",))
+SIGMOID = Op("sigmoid", _sigmoid, lambda out, x: (out * (1 - out),), ("sigmoid(x)*(1 - sigmoid(x))",))
+RELU = Op("relu", lambda x: x if x > 0 else 0.0, lambda out, x: (step(x),), ("1 if x > 0 else 0",))
+SQRT = Op("sqrt", _sqrt, lambda out, x: (0.5 / out,), ("1/(2*sqrt(x))",))
+ABS = Op("abs", abs, lambda out, x: (sign(x),), ("sign(x)",))
+SOFTPLUS = Op("softplus", _softplus, lambda out, x: (sigmoid_(x),), ("sigmoid(x)",))
 
-BUILTIN_NAMES = frozenset(OPS)
+BUILTIN_OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS, SOFTPLUS)
+BUILTIN_NAMES: frozenset[str] = frozenset(op.name for op in BUILTIN_OPS)
+OPS: dict[str, Op] = {op.name: op for op in BUILTIN_OPS}   # every op by name: these and define_op's

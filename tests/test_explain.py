@@ -186,3 +186,49 @@ def test_backward_steps_a_plus_a_and_constants():
     z.label = "z"
     (row,) = backward_steps(z).rows                   # no row for the constant 2
     assert (row.formula, row.local) == ("2", 2.0)
+
+
+def _peak_bytes(work) -> int:
+    """The peak of memory traced by tracemalloc while `work()` runs."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _unlabelled_chain(n: int) -> tuple[Value, Value]:
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(n):
+        y = y * 0.999 + 0.001
+    return x, y
+
+
+def test_explain_memory_grows_linearly_with_an_unlabelled_chain():
+    """4× the nodes must take about 4× the memory, not 16× (the path text names the ops once, capped)."""
+    small, large = _unlabelled_chain(1_000), _unlabelled_chain(4_000)
+    peak_small = _peak_bytes(lambda: explain(small[1], small[0]))
+    peak_large = _peak_bytes(lambda: explain(large[1], large[0]))
+    assert peak_large < 6 * peak_small, (peak_small, peak_large)
+    text = explain(large[1], large[0])
+    assert f"∂output/∂x = {page(0.999 ** 4_000)}" in text.splitlines()
+    assert "(through 8000 ops: *, +, *, +, …, +, *, +)" in text
+
+
+def test_backward_steps_streams_its_rows():
+    """The first row comes before the sweep has gone further: only the output's partials have run."""
+    calls = []
+    double = autobp.define_op("t_double_counted", lambda x: 2 * x,
+                              lambda out, x: calls.append(x) or (2.0,), ["2"])
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(50):
+        y = double(y)
+    rows = iter(backward_steps(y))
+    first = next(rows)
+    assert (first.node, first.local, len(calls)) == (y, 2.0, 1)
+    assert sum(1 for _ in rows) == 49 and len(calls) == 50
