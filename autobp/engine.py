@@ -30,6 +30,7 @@ AUTOBP_PURE_PYTHON=1 the Python written here is exactly what runs.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import itertools
 import math
@@ -343,7 +344,7 @@ def local_derivatives(node: Value, create_graph: bool = False) -> tuple:
     return tuple(partials)
 
 
-def _backward_error(node: Value, e: BaseException) -> Exception:
+def _backward_error(node: Value, e: Exception) -> Exception:
     """The error `e` from the chain rule at `node`, with the op, its inputs and the node's label named."""
     ins = ", ".join(repr(value_of(a)) for a in node.operands)
     where = f" (node {node.label!r})" if node.label else ""
@@ -519,7 +520,7 @@ def _compiled() -> Any:
     if os.environ.get("AUTOBP_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
-        from autobp import _node
+        _node = importlib.import_module("autobp._node")
     except ImportError:
         return None
     _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python)

@@ -58,11 +58,13 @@ def _formula(node: Value, k: int, name_of, digits: int) -> str:
     A formula names the operands x, y, z; each becomes the operand's label,
     or its number when it has none.
     """
-    operands = node.operands
+    op = node.op_record
+    if op is None:
+        raise ValueError(f"{node!r} is a leaf: no op, no formula")
     names = {}
-    for letter, a in zip("xyz", operands):
+    for letter, a in zip("xyz", node.operands):
         names[letter] = _num(a, digits) if type(a) is float else name_of(a)
-    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), node.op_record.formula(k))
+    return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), op.formula(k))
 
 
 def _factor(text: str) -> str:
@@ -235,7 +237,7 @@ def _path_form(output, wrt, segments, name_of, digits, d) -> list[str]:
     Each path is written output end first, as on the page: ∂E/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w6.
     """
     chains: list[list[_Segment]] = []
-    stack = [(wrt, [])]
+    stack: list[tuple[Value, list[_Segment]]] = [(wrt, [])]
     while stack:
         node, chain = stack.pop()
         if node is output:

@@ -145,7 +145,8 @@ def test_draw_dot_refuses_a_large_graph_saying_how_to_draw_less():
         y = y * 1.01
     with pytest.raises(ValueError, match=r"31 Values, more than max_nodes=20.*Draw less"):
         draw_dot(y, max_nodes=20)
-    assert draw_dot(y, max_nodes=31)
+    at_the_limit = draw_dot(y, max_nodes=31)                      # 31 Values: one box each, 30 ops
+    assert at_the_limit.source.count("shape=record") == 31 and at_the_limit.source.count("shape=ellipse") == 30
 
 
 def test_draw_dot_rejects_a_non_value():
