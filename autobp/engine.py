@@ -38,6 +38,7 @@ import numbers
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 from autobp import ops
@@ -218,29 +219,39 @@ def apply(op: Op, *args: Operand) -> Value:
     a bad operand type raises TypeError, an input outside the op's domain
     ValueError or ZeroDivisionError, a result too large for a float OverflowError.
     """
-    operands = tuple(a if isinstance(a, Value) else _constant(op, a) for a in args)
-    if op.arity is not None and len(operands) != op.arity:
-        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(operands)}")
-    data = _evaluate(op, operands)
-    values = [a for a in operands if isinstance(a, Value)]
-    if not values:
+    if op.arity is not None and len(args) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(args)}")
+    operands: list[Operand] = []
+    numbers: list[float] = []
+    cls: type[Value] | None = None          # the first Value operand's class, or a subclass of it
+    for a in args:
+        if isinstance(a, Value):
+            numbers.append(a.data)
+            if cls is None or issubclass(type(a), cls):
+                cls = type(a)
+        else:
+            a = _constant(op, a)
+            numbers.append(a)
+        operands.append(a)
+    data = _evaluate(op, operands, numbers)
+    if cls is None:                         # numbers only
         return Value(data)
-    if not is_grad_enabled():
-        return _make_node(_result_class(values), data, None, ())
-    return _make_node(_result_class(values), data, op, operands)
+    if not _grad_enabled.get():
+        return _make_node(cls, data, None, ())
+    return _make_node(cls, data, op, tuple(operands))
 
 
-def _evaluate(op: Op, operands: tuple[Operand, ...]) -> float:
-    """op.forward on the operands' numbers, after the op's domain check; errors name the op and the nodes."""
+def _evaluate(op: Op, operands: list[Operand], numbers: list[float]) -> float:
+    """op.forward(*numbers), after the op's domain check on the operands; errors name the op and the nodes."""
     try:
         if op.domain is not None:
             op.domain(*operands)
-        out = op.forward(*[value_of(a) for a in operands])
-        if not math.isfinite(out):
-            shown = ", ".join(repr(value_of(a)) for a in operands)
-            raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number")
+        out = op.forward(*numbers)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise type(e)(f"{e}{_names(operands)}") from None
+    if not math.isfinite(out):
+        shown = ", ".join(map(repr, numbers))
+        raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number{_names(operands)}")
     return out
 
 
@@ -250,7 +261,7 @@ def _names(operands: Iterable[object]) -> str:
 
 
 def _finite_float(x: object, where: str) -> float:
-    """`x` as a finite float, or a clear TypeError/ValueError naming `where`."""
+    """`x` as a finite float (bools count, as in Python), or a clear TypeError/ValueError naming `where`."""
     if isinstance(x, Value) or not isinstance(x, numbers.Real):
         raise TypeError(f"{where} needs a real number, got {type(x).__name__}: {x!r}")
     try:
@@ -263,19 +274,12 @@ def _finite_float(x: object, where: str) -> float:
 
 
 def _constant(op: Op, x: object) -> float:
-    """A number operand (bools count, as in Python) as a float constant; anything else is a TypeError naming `op`."""
+    """A number operand as a float constant; anything else is a TypeError naming `op`."""
+    if type(x) is float and math.isfinite(x):
+        return x                              # the common case, checked first
     if not isinstance(x, numbers.Real):
         raise TypeError(f"'{op.name}': inputs must be Values or real numbers, got {type(x).__name__}: {x!r}")
     return _finite_float(x, f"'{op.name}'")
-
-
-def _result_class(values: list[Value]) -> type[Value]:
-    """The class of an op's result: the first Value operand's, unless a later one's class derives from it."""
-    cls = type(values[0])
-    for v in values[1:]:
-        if issubclass(type(v), cls):
-            cls = type(v)
-    return cls
 
 
 _new_id = itertools.count().__next__   # creation numbers: operands before results
@@ -311,11 +315,7 @@ def topo_order(*roots: Value) -> list[Value]:
             if isinstance(child, Value) and child not in seen:
                 seen.add(child)
                 stack.append(child)
-    return sorted(seen, key=_creation_number)
-
-
-def _creation_number(node: Value) -> int:
-    return node._id
+    return sorted(seen, key=attrgetter("_id"))
 
 
 def local_derivatives(node: Value, create_graph: bool = False) -> tuple:
@@ -335,7 +335,7 @@ def local_derivatives(node: Value, create_graph: bool = False) -> tuple:
         if create_graph:
             partials = op.partials(node, *node.operands)
         else:
-            partials = op.partials(node.data, *[value_of(a) for a in node.operands])
+            partials = op.partials(node.data, *[a.data if isinstance(a, Value) else a for a in node.operands])
     except (ValueError, TypeError, ZeroDivisionError, OverflowError) as e:
         raise _backward_error(node, e) from e
     if len(partials) != len(node.operands):
@@ -395,12 +395,13 @@ class Sweep:
 def _add_share(before: Any, local: Any, g: Any, node: Value, child: Value) -> Any:
     """before + local · g: one path's share added to ∂root/∂child, which must stay a finite number."""
     try:
-        total = local * g if before is None else before + local * g
-        if not math.isfinite(value_of(total)):
-            raise OverflowError(f"the gradient reaching {child!r} is {value_of(total)!r}: a local derivative "
-                                f"or the gradient overflowed a float (e.g. 1/x at a tiny x)")
+        total = local * g if before is None else before + local * g      # Values refuse to overflow...
     except OverflowError as e:
         raise _backward_error(node, e) from None
+    if type(total) is float and not math.isfinite(total):               # ...floats overflow to inf
+        raise _backward_error(node, OverflowError(
+            f"the gradient reaching {child!r} is {total!r}: a local derivative or the gradient overflowed "
+            f"a float (e.g. 1/x at a tiny x)"))
     return total
 
 

@@ -10,6 +10,7 @@ Workloads (see benchmarks/README.md):
   W4  MLP(64, [32, 10]) relu, ½ squared error, forward + backward per sample
   W5  bytes per node of a live 10⁵-node graph (tracemalloc), and whether dropping it frees the
       memory by reference counting alone (gc disabled while checking)
+  W6  the graph-reading tools: explain() on a 10⁵-node chain, backward_steps streamed over 10⁶ nodes
 
 Every engine computes the same numbers; the run fails if any result disagrees.
 Times are medians over repetitions, with Python's garbage collector on (as users run).
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import engines
 import tape
+import tools
 
 clock = time.perf_counter_ns
 A, B, X0 = 1.0001, 0.0001, 1.0
@@ -292,6 +294,7 @@ def add_pure_python(res: dict, sub: dict) -> None:
         row[PURE] = sub["W1"][str(n)]["autobp"]       # JSON turned the sizes into strings
     for w in ("W2", "W3", "W4", "W5"):
         res[w][PURE] = sub[w]["autobp"]
+    res["W6"][PURE] = sub["W6"]
 
 
 def ratio(num: float | None, den: float | None) -> float | None:
@@ -431,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
             w5r[eng.name] = w5(w5_engine(eng, n5), 2 * n5)
     res["W5"] = w5r
 
+    # W6 ------------------------------------------------------------------
+    log("W6 explain and backward_steps")
+    res["W6"] = tools.w6(10**4 if quick else 10**5, 10**5 if quick else 10**6)
+
     if not args.autobp_only:
         log("autobp in pure Python (a second process)")
         add_pure_python(res, pure_python_run(quick))
@@ -496,6 +503,12 @@ def report(res: dict, quick: bool) -> None:
             cells.append(fmt(total(row, "torch")))
         print("| " + " | ".join(cells) + " |")
 
+    print("\nW6 tools that read the graph (autobp; pure Python in brackets)\n")
+    for tool, what in (("explain", "explain(y, x), unlabelled chain"), ("backward_steps", "backward_steps(y) streamed")):
+        r, p = res["W6"][tool], res["W6"].get(PURE, {}).get(tool, {})
+        print(f"- {what}, {r['nodes']:,} nodes: {r['seconds']:.2f} s ({fmt(p.get('seconds'), 2)} s), "
+              f"peak {r['peak_mb']:.0f} MB ({fmt(p.get('peak_mb'))} MB)")
+
     if quick:
         return
     t = {}
@@ -506,6 +519,8 @@ def report(res: dict, quick: bool) -> None:
                                                            total(res["W1"][10**3], "autobp"))
     t["W3 100 steps micrograd/autobp >= 15"] = ratio(res["W3"]["micrograd"]["total_s"], res["W3"]["autobp"]["total_s"])
     t["W5 autobp bytes/node <= 300"] = res["W5"]["autobp"]["bytes_per_node"]
+    t["W6 explain 1e5-node chain seconds <= 1"] = res["W6"]["explain"]["seconds"]
+    t["W6 explain 1e5-node chain peak MB <= 100"] = res["W6"]["explain"]["peak_mb"]
     holds = {}
     print("\nTargets\n")
     for name, v in t.items():
