@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from autobp import Value, grad, no_grad
+from autobp import Value, define_op, grad, no_grad, ops
 from autobp.engine import is_grad_enabled, topo_order
 
 
@@ -184,3 +184,37 @@ def test_engine_copy_and_deepcopy_give_independent_nodes():
     assert (a.grad, b.grad) == (0.0, 0.0)
     shallow = copy.copy(a)
     assert shallow is not a and (shallow.data, shallow.label, shallow.op) == (2.0, "a", "")
+
+
+def test_engine_a_subclass_keeps_its_class_through_arithmetic():
+    """Value.__new__ honours cls, and an op's result takes the most derived class of its Value operands."""
+    class Tagged(Value):
+        pass
+
+    t, v = Tagged(2.0, "t"), Value(3.0)
+    assert type(t) is Tagged and t.label == "t"
+    for result in (t * v, v * t, t + 1.0, 2.0 ** t, -t, t.tanh()):
+        assert type(result) is Tagged
+    with no_grad():
+        assert type(v * t) is Tagged and (v * t).op == ""
+    assert type(v * v) is Value
+    y = t * v + t
+    y.backward()
+    assert (t.grad, v.grad) == (4.0, 2.0)
+
+
+def test_engine_pickles_leaves_and_refuses_graphs_clearly():
+    import pickle
+
+    w = Value(0.5, "w")
+    w.grad = 1.5
+    back = pickle.loads(pickle.dumps(w))
+    assert (back.data, back.grad, back.label, back.op) == (0.5, 1.5, "w", "")
+    y = w * 2.0
+    with pytest.raises(TypeError, match=r"cannot pickle .*op '\*'.*autobp\.io\.save"):
+        pickle.dumps(y)
+    assert pickle.loads(pickle.dumps(ops.MUL)) is ops.MUL          # a built-in op pickles by name
+    cube = define_op("t_cube_pickle", lambda x: x ** 3, lambda out, x: (3 * x * x,), ["3*x^2"])
+    with pytest.raises(TypeError, match="user op 't_cube_pickle'"):
+        pickle.dumps(cube.op)
+    assert copy.deepcopy(y).op_record is ops.MUL                  # copies share the table entry
