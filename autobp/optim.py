@@ -55,9 +55,7 @@ class SGD:
         with no_grad():
             if mu:
                 first = self.velocity is None
-                if first:
-                    self.velocity = [0.0] * len(self.params)
-                v = self.velocity
+                v = self.velocity = [0.0] * len(self.params) if self.velocity is None else self.velocity
                 for i, p in enumerate(self.params):
                     g = p.grad + wd * p.data if wd else p.grad
                     v[i] = g if first else mu * v[i] + g
