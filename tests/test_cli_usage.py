@@ -184,7 +184,6 @@ def _with_stdout_closed_early(args: list[str], buffered: bool) -> subprocess.Com
     ["-m", "autobp", "draw", "a*b", "--at", "a=1,b=2", "-o", "-", "--format", "dot"],
     ["-m", "autobp.demos.neuron"],
     ["-m", "autobp.demos.two_two_two"],
-    ["-m", "autobp.demos.three_layer"],
 ], ids=" ".join)
 def test_a_closed_pipe_ends_quietly(args, buffered):
     result = _with_stdout_closed_early(args, buffered)

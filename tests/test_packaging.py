@@ -142,6 +142,7 @@ def _make_figures(out: Path, env: dict | None = None) -> subprocess.CompletedPro
                           text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 @needs_wasm
 def test_make_figures_draws_the_same_figure_with_or_without_the_system_dot(tmp_path):
     import os
