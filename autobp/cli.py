@@ -1,21 +1,24 @@
 """The `autobp` command line: a thin argparse front end over the library.
 
 Results go to stdout, diagnostics and progress to stderr.  Exit codes:
-0 success, 1 a check failed (`gradcheck`), 2 a usage error — bad arguments,
-or an expression or value the library refuses (one `autobp: error:` line,
-never a traceback).
+0 success, 1 a check failed (`gradcheck`) or training diverged (`train`),
+2 a usage error — bad arguments, or an expression or value the library
+refuses (one `autobp: error:` line, never a traceback), 141 when the reader
+of stdout (`| head`) went away early, silently.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from pathlib import Path
 
 from autobp.examples import EXAMPLES
+from autobp.script import run_main
 
-SWEEP_EXAMPLE = ("tanh(a*b + c)", "a=2,b=-3,c=10", "a")   # gradcheck --sweep without an expression
+DEFAULT_EXPERIMENT = ("tanh(a*b + c)", "a=2,b=-3,c=10", "a")   # gradcheck (and --sweep) without an expression
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +26,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_known_args(self, args=None, namespace=None):   # type: ignore[override]
+        """argparse's, but an unknown argument is this parser's error, so a subcommand's names its own --help."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 class _UsageError(Exception):
@@ -56,15 +66,22 @@ def _expression(args: argparse.Namespace, name_steps: bool = False):
     return parse(args.expr).evaluate(at, name_steps=name_steps)
 
 
-def _leaf(leaves: dict, name: str):
+def _leaf(leaves: dict, name: str, flag: str = "--wrt"):
     """The leaf a --wrt or --highlight NAME refers to; a name outside the expression is a usage error."""
     if name not in leaves:
-        raise ValueError(f"--wrt {name}: not a name of the expression (its names: {', '.join(leaves)})")
+        raise ValueError(f"{flag} {name}: not a name of the expression (its names: {', '.join(leaves)})")
     return leaves[name]
 
 
+def _require_names(leaves: dict, expr: str) -> None:
+    """Differentiating needs an input: an expression of numbers alone is a usage error."""
+    if not leaves:
+        raise _UsageError(f"{expr!r} has no names to differentiate by; write the inputs as names and give "
+                          "their values, e.g. 'a + b' --at a=2,b=3")
+
+
 def _cmd_draw(args: argparse.Namespace) -> int:
-    from autobp.viz import render
+    from autobp.viz import FORMATS, render
 
     out, leaves = _expression(args, name_steps=True)
     if not args.no_grad:
@@ -72,10 +89,14 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     options = dict(rankdir=args.rankdir, show_grad=not args.no_grad, edge_derivatives=args.edge_derivatives,
                    visit_order=args.visit_order)
     if args.highlight:
-        options["highlight"] = _leaf(leaves, args.highlight)
+        options["highlight"] = _leaf(leaves, args.highlight, "--highlight")
     to_stdout = args.output == "-"
     fmt = args.format or ("svg" if to_stdout else Path(args.output).suffix.lstrip(".").lower() or "svg")
     fmt = "dot" if fmt == "gv" else fmt
+    if fmt not in FORMATS:
+        source = f"--format {args.format}" if args.format else f"-o {args.output}"
+        raise ValueError(f"{source}: unknown format {fmt!r}; use .svg, .dot (or .gv), .png or .pdf, "
+                         "or name another Graphviz format with --format")
     result = render(out, None if to_stdout else args.output, format=fmt, renderer=args.renderer, **options)
     if to_stdout:
         if isinstance(result, bytes):
@@ -91,6 +112,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from autobp.expr import legend
 
     out, leaves = _expression(args, name_steps=True)
+    _require_names(leaves, args.expr)
     wrt = [_leaf(leaves, args.wrt)] if args.wrt else list(leaves.values())
     print("where " + "; ".join(legend(out)) if out.op else f"{out.label} is an input")
     print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x) for x in wrt))
@@ -101,22 +123,35 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     from autobp.expr import parse
     from autobp.gradcheck import gradcheck, sweep
 
-    if args.expr is None:
-        if not args.sweep:
-            raise _UsageError("gradcheck needs EXPR (or --sweep for the step-size experiment)")
-        args.expr, args.at, args.wrt = SWEEP_EXAMPLE[0], [SWEEP_EXAMPLE[1]], args.wrt or SWEEP_EXAMPLE[2]
+    check = {"--order": args.order, "--eps": args.eps, "--atol": args.atol, "--rtol": args.rtol}
+    sweep_only = {"--wrt": args.wrt, "--plot": args.plot}
+    misplaced = [flag for flag, value in (check if args.sweep else sweep_only).items() if value is not None]
+    if misplaced:
+        raise _UsageError(f"{misplaced[0]} sets the gradient check, not the --sweep experiment; leave it out"
+                          if args.sweep else f"{misplaced[0]} goes with --sweep (the step-size experiment); "
+                                             "add --sweep, or leave it out")
+    default = args.expr is None
+    if default:
+        if args.at:
+            raise _UsageError("--at gives the values of EXPR's names; give EXPR too")
+        args.expr, args.at = DEFAULT_EXPERIMENT[0], [DEFAULT_EXPERIMENT[1]]
+        args.wrt = args.wrt or (DEFAULT_EXPERIMENT[2] if args.sweep else None)
     _, leaves = _expression(args)
+    _require_names(leaves, args.expr)
     f, inputs = parse(args.expr), list(leaves.values())
+    header = (f"f = {args.expr} at {', '.join(f'{n}={v.data:g}' for n, v in leaves.items())}"
+              + (" (the default experiment: no EXPR given)" if default else ""))
     if args.sweep:
         wrt = inputs.index(_leaf(leaves, args.wrt)) if args.wrt else 0
         result = sweep(f, inputs, wrt=wrt)
-        print(f"f = {args.expr} at {', '.join(f'{n}={v.data:g}' for n, v in leaves.items())}")
-        print(result)
+        print(header, result, sep="\n")
         if args.plot:
             result.plot(args.plot)
             print(f"wrote {args.plot}")
         return 0
-    report = gradcheck(f, inputs, eps=args.eps, atol=args.atol, rtol=args.rtol, order=args.order)
+    report = gradcheck(f, inputs, **{flag[2:]: value for flag, value in check.items() if value is not None})
+    if default:
+        print(header)
     print(report)
     return 0 if report.passed else 1
 
@@ -178,7 +213,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         _, history = fit(model, X, y, epochs=epochs, lr=lr, seed=args.seed, callback=on_epoch, **options)
     best = history.best_epoch
-    print(f"train accuracy {history.accuracy[best - 1] if best else float('nan'):.1%}, "
+    if not best:
+        print(f"training diverged: no epoch improved on the initial loss {history.best_loss:.6g} (the last "
+              f"epoch's: {history.loss[-1]:.6g}); the learning rate {lr:g} is probably too large: try a smaller --lr")
+        return 1
+    print(f"train accuracy {history.accuracy[best - 1]:.1%}, "
           f"loss {history.best_loss:.6g} (epoch {best} of {len(history.loss)} kept"
           f"{f', restart {history.restart + 1} of {len(history.restart_scores)}' if options.get('restarts') else ''})")
     return 0
@@ -188,30 +227,44 @@ def _cmd_train(args: argparse.Namespace) -> int:
 # The parser
 # ---------------------------------------------------------------------------
 
-def _positive(kind: type):
-    """An argparse type: a number of `kind` that is > 0."""
+def _bounded(kind: type, ok, rule: str):
+    """An argparse type: a finite number of `kind` for which ok(value) holds."""
     def convert(text: str):
         value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"must be {'an integer' if kind is int else 'a finite number'} "
+                                             f"{rule}, got {text}")
         return value
 
     convert.__name__ = kind.__name__
     return convert
 
 
+def _positive(kind: type):
+    """An argparse type: a finite number of `kind` that is > 0."""
+    return _bounded(kind, lambda v: v > 0, "> 0")
+
+
+def _non_negative(kind: type):
+    """An argparse type: a finite number of `kind` that is >= 0."""
+    return _bounded(kind, lambda v: v >= 0, ">= 0")
+
+
 def _add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
-    from autobp.expr import functions     # the op table's names, so a new op shows up here by itself
+    from autobp.expr import MAX_DEPTH, MAX_LENGTH, functions   # the op table's names: a new op shows up here
 
     p.add_argument("expr", metavar="EXPR", nargs="?" if optional else None,
                    help="an expression such as 'tanh(a*b + c)': names, numbers, + - * / **, and the functions "
-                        f"{' '.join(functions())} (quote it; put '--' before one that starts with '-')")
+                        f"{' '.join(functions())} (quote it; put '--' before one that starts with '-'), at most "
+                        f"{MAX_LENGTH:,} characters and {MAX_DEPTH} levels of nesting")
     p.add_argument("--at", action="append", default=[], metavar="a=2,b=-3",
                    help="values of the names (repeatable)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="autobp", description="A scalar autograd engine that shows its work.")
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="print the version and whether nodes are compiled (autobp/_node.c) or pure Python")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = sub.add_parser("demo", help="run a worked example (no NAME lists them)",
@@ -249,15 +302,16 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences",
                            description="Compare the engine's gradient of EXPR with central finite differences "
                                        "(exit 1 when it fails), or with --sweep show how the error of forward "
-                                       "and central differences depends on the step eps.")
+                                       "and central differences depends on the step eps.  Without EXPR both "
+                                       f"run the default experiment, f = {DEFAULT_EXPERIMENT[0]} at "
+                                       f"{DEFAULT_EXPERIMENT[1]}.")
     _add_expression(check, optional=True)
-    check.add_argument("--order", type=int, choices=[1, 2], default=1, help="2 also checks second derivatives")
-    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
-    check.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
-    check.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
+    check.add_argument("--order", type=int, choices=[1, 2], help="2 also checks second derivatives (default 1)")
+    check.add_argument("--eps", type=_positive(float), help="finite-difference step (default 1e-6)")
+    check.add_argument("--atol", type=_non_negative(float), help="absolute tolerance (default 1e-5)")
+    check.add_argument("--rtol", type=_non_negative(float), help="relative tolerance (default 1e-3)")
     check.add_argument("--sweep", action="store_true",
-                       help=f"step-size experiment, eps = 1e-1 … 1e-12 (default f: {SWEEP_EXAMPLE[0]} at "
-                            f"{SWEEP_EXAMPLE[1]})")
+                       help="the step-size experiment, eps = 1e-1 … 1e-12, instead of the check")
     check.add_argument("--wrt", metavar="NAME", help="--sweep: the input to vary (default: the first)")
     check.add_argument("--plot", metavar="PNG", help="--sweep: also write a log-log plot (needs matplotlib)")
     check.set_defaults(run=_cmd_gradcheck)
@@ -271,17 +325,30 @@ def _parser() -> argparse.ArgumentParser:
         f"{name} {recipe[1]}" for name, recipe in TRAIN_RECIPES.items()) + ")")
     train.add_argument("--lr", type=_positive(float), help="learning rate (default: " + ", ".join(
         f"{name} {recipe[2]:g}" for name, recipe in TRAIN_RECIPES.items()) + ")")
-    train.add_argument("--seed", type=int, default=0, help="seed of initial weights, data and shuffling (default 0)")
+    train.add_argument("--seed", type=_non_negative(int), default=0,
+                       help="seed of initial weights, data and shuffling (default 0)")
     train.set_defaults(run=_cmd_train)
     return parser
 
 
+def _version() -> str:
+    """'autobp 0.1.0 (compiled nodes)': the version, and which engine mode this copy runs."""
+    from autobp import __version__
+    from autobp.engine import COMPILED_NODES
+
+    return f"autobp {__version__} ({'compiled nodes' if COMPILED_NODES else 'pure Python'})"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit code (141, silently, when stdout's reader went away)."""
+    return run_main(lambda: _run(_parser().parse_args(argv)))
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except BrokenPipeError:
+        raise                       # run_main ends quietly
     except _UsageError as e:
         print(f"autobp {args.command}: error: {e} (see 'autobp {args.command} --help')", file=sys.stderr)
         return 2

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autobp.extras import install_hint
+
 __all__ = ["xor", "moons", "blobs", "spirals", "split", "one_hot",
            "load_digits", "load_idx", "load_mnist"]
 
@@ -139,7 +141,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
         from sklearn.datasets import load_digits as _sklearn_digits
     except ImportError as e:
         raise ImportError("load_digits needs scikit-learn, which ships the 8×8 digits: "
-                          "pip install 'autobp[data]'") from e
+                          + install_hint("data")) from e
     digits = _sklearn_digits()
     return digits.data.astype(np.float64) / 16.0, digits.target.astype(np.int64)
 

@@ -255,9 +255,22 @@ def _evaluate(op: Op, operands: list[Operand], numbers: list[float]) -> float:
     return out
 
 
-def _names(operands: Iterable[object]) -> str:
-    """' (node 'a') (node 'b')' for the labelled Value operands: where an error message says which nodes."""
-    return "".join(f" (node {a.label!r})" for a in operands if isinstance(a, Value) and a.label)
+def _names(operands: Sequence[object]) -> str:
+    """Which labelled nodes the operands are, for an error message.
+
+    " (node 'a')" for a one-input op; " (x is node 'a', y is node 'b')" or
+    " (x and y are node 'a')" for more, the letters those of the op's formulas.
+    """
+    letters: dict[str, list[str]] = {}
+    for k, a in enumerate(operands):
+        if isinstance(a, Value) and a.label:
+            letters.setdefault(a.label, []).append("xyz"[k] if k < 3 else f"input {k}")
+    if not letters:
+        return ""
+    if len(operands) == 1:
+        return f" (node {next(iter(letters))!r})"
+    said = [f"{' and '.join(ks)} {'is' if len(ks) == 1 else 'are'} node {label!r}" for label, ks in letters.items()]
+    return f" ({', '.join(said)})"
 
 
 def _finite_float(x: object, where: str) -> float:

@@ -20,6 +20,8 @@ here too.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -168,17 +170,41 @@ def _row(index: int | tuple[int, int], name: str, analytic: float, numeric: floa
     return GradcheckRow(index, name, analytic, numeric, abs_error, rel_error, passed, kink, order, matrix)
 
 
+def _check_settings(eps: float, atol: float, rtol: float) -> None:
+    """eps must be a finite number > 0, the tolerances finite numbers >= 0 (nan would fail every row)."""
+    for name, value, positive in (("eps", eps, True), ("atol", atol, False), ("rtol", rtol, False)):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and (value > 0 if positive else value >= 0)):
+            rule = "> 0" if positive else ">= 0"
+            raise ValueError(f"gradcheck: {name} must be a finite number {rule}, got {value!r}")
+
+
+def _float_steps(leaves: list[Value], names: list[str], eps: float, order: int) -> list[float]:
+    """(x + eps) − (x − eps) for each input: the steps really taken, refused where one rounds to nothing."""
+    steps = [(leaf.data + eps) - (leaf.data - eps) for leaf in leaves]
+    h = eps ** (2 / 3)                       # _second_order_rows' step
+    for leaf, name, step in zip(leaves, names, steps):
+        if step == 0:
+            raise ValueError(f"gradcheck: eps={eps:g} is too small to move {name} = {leaf.data!r} (x ± eps rounds "
+                             "back to x in floating point); use an eps near 1e-6·max(1, |x|)")
+        if order == 2 and (4 * h * h == 0 or leaf.data + h == leaf.data):
+            raise ValueError(f"gradcheck: eps={eps:g} is too small for order=2 at {name} = {leaf.data!r}: the "
+                             f"second differences step by h = eps^(2/3) = {h:g} and divide by 4h²; use an eps "
+                             "near 1e-6·max(1, |x|)")
+    return steps
+
+
 def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: float, atol: float,
            rtol: float, order: int, matrix: list[float] | None = None) -> GradcheckReport:
     """The gradient check proper, on Values whose .data it moves (and restores)."""
+    _check_settings(eps, atol, rtol)
+    steps = _float_steps(leaves, names, eps, order)
     out = output_of(f, leaves)
     base = _kink_signs(out)
     analytic = [g.data for g in grad(out, leaves)]
     rows = []
     for i, leaf in enumerate(leaves):
         (plus, up), (minus, down) = (_at(f, leaves, names, {i: d}) for d in (eps, -eps))
-        step = (leaf.data + eps) - (leaf.data - eps)     # the float step, not 2·eps: no rounding error
-        rows.append(_row(i, names[i], analytic[i], (plus - minus) / step, atol, rtol, up != base or down != base,
+        rows.append(_row(i, names[i], analytic[i], (plus - minus) / steps[i], atol, rtol, up != base or down != base,
                          matrix=None if matrix is None else matrix[i]))
     if order == 2:
         rows += _second_order_rows(f, leaves, names, out, base, eps ** (2 / 3), atol, rtol)
@@ -225,8 +251,6 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[float | Value], eps: flo
     """
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
-    if not eps > 0:
-        raise ValueError(f"gradcheck: eps must be > 0, got {eps!r}")
     leaves, names = leaves_for(inputs)
     report = _check(f, leaves, names, eps, atol, rtol, order)
     if raise_exception and not report.passed:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from autobp.engine import Value, grad
+from autobp.extras import install_hint
 
 __all__ = ["sweep", "SweepResult", "SweepRow", "EPS_GRID"]
 
@@ -71,7 +72,7 @@ class SweepResult:
         try:
             import matplotlib
         except ImportError:
-            raise ImportError("the sweep plot needs matplotlib: pip install 'autobp[plot]'") from None
+            raise ImportError(f"the sweep plot needs matplotlib: {install_hint('plot')}") from None
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -104,16 +105,19 @@ def sweep(f: Callable[..., Value], inputs: Sequence[float | Value], wrt: int = 0
     exact = grad(out, [leaf])[0].data
     x, fx = leaf.data, out.data
 
-    def at(v: float) -> float:
+    def at(v: float, eps: float) -> float:
         leaf.data = v
         try:
             return output_of(f, leaves).data
+        except (ValueError, ZeroDivisionError, OverflowError) as e:
+            raise type(e)(f"sweep: the step eps={eps:g} moves {names[wrt]} = {x!r} to {v!r}, where f fails "
+                          f"(start at least {max(eps_values):g} inside f's domain): {e}") from None
         finally:
             leaf.data = x
 
     rows = []
     for eps in eps_values:
         up, down = x + eps, x - eps
-        fu, fd = at(up), at(down)
+        fu, fd = at(up, eps), at(down, eps)
         rows.append(SweepRow(eps, abs((fu - fx) / (up - x) - exact), abs((fu - fd) / (up - down) - exact)))
     return SweepResult(rows, exact, names[wrt])

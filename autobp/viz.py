@@ -26,12 +26,16 @@ import graphviz
 from autobp.engine import Value, topo_order
 from autobp.graph import local_derivatives, nodes_between
 
-__all__ = ["draw_dot", "render", "paths_between", "Diagram"]
+__all__ = ["draw_dot", "render", "paths_between", "Diagram", "FORMATS"]
 
 # fill colours by role; the output is outlined in bold instead
 COLOURS = {"parameter": "#fde2b8", "input": "#cfe3f7", "intermediate": "#ffffff"}
 HIGHLIGHT = "#d62728"
-_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '{}|<>"\\'})
+# Label text is drawn as written: a control character (which Graphviz would drop, or choke on: NUL) as its
+# Python escape; `\` and `"` escaped for DOT; `&` as &amp;, since Graphviz reads &amp; or &#65; as an entity.
+_VISIBLE = str.maketrans({c: repr(chr(c))[1:-1] for c in [*range(32), 127]})
+_DOT_TEXT = str.maketrans({"\\": "\\\\", '"': '\\"', "&": "&amp;"})
+_RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in "{}|<>"})
 
 
 class Diagram(graphviz.Digraph):
@@ -49,9 +53,14 @@ def _num(x: float, digits: int) -> str:
     return f"{x:.{digits}g}"
 
 
+def _label_text(s: str) -> graphviz.quoting.NoHtml:
+    """`s` as the text of a DOT label that Graphviz draws literally (never as HTML, entities or escapes)."""
+    return graphviz.nohtml(s.translate(_VISIBLE).translate(_DOT_TEXT))
+
+
 def _record_text(s: str) -> str:
-    """`s` escaped for a field of a Graphviz record label."""
-    return s.translate(_RECORD_SPECIAL)
+    """`s` as literal text for a field of a Graphviz record label."""
+    return _label_text(s).translate(_RECORD_SPECIAL)
 
 
 def paths_between(output: Value, sources: Iterable[Value]) -> set[Value]:
@@ -77,7 +86,7 @@ def _edge_label(node: Value, k: int, local: float, digits: int) -> str:
     child = node.operands[k]
     out_name = node.label or "out"
     in_name = child.label or ("xyz"[k] if len(node.operands) <= 3 else f"x{k}")
-    return f"∂{out_name}/∂{in_name} = {_num(local, digits)}"
+    return _label_text(f"∂{out_name}/∂{in_name} = {_num(local, digits)}")
 
 
 def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
@@ -132,7 +141,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
     owner = {}
     for name, members in (clusters or {}).items():
         sub = graphviz.Digraph(name=f"cluster_{len(graphs)}",
-                               graph_attr={"label": name, "style": "rounded,dashed", "color": "#888888"})
+                               graph_attr={"label": _label_text(name), "style": "rounded,dashed", "color": "#888888"})
         graphs[name] = sub
         for v in members:
             owner.setdefault(v, sub)
@@ -156,7 +165,8 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
             continue
         op_id = ids[v] + "_op"
         hot = v in on_path
-        g.node(op_id, label=v.op, shape="ellipse", **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
+        g.node(op_id, label=_label_text(v.op), shape="ellipse",
+               **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
         locals_ = local_derivatives(v) if edge_derivatives else None
         for k, a in enumerate(v.operands):
             if type(a) is float:
@@ -181,13 +191,22 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
 # ---------------------------------------------------------------------------
 
 RENDERERS = ("auto", "dot", "wasm")
+FORMATS = frozenset(graphviz.FORMATS)     # what render accepts: "dot" (text), "svg", and the system dot's others
+_INSTALL_GRAPHVIZ = "Install Graphviz (apt install graphviz, brew install graphviz, or graphviz.org/download)"
 
 
-def _missing_dot(format: str) -> RuntimeError:
-    return RuntimeError(
-        f"render: format {format!r} needs the Graphviz program `dot`, which is not on PATH. "
-        "Install Graphviz (apt install graphviz, brew install graphviz, or graphviz.org/download), "
-        "or use format='svg', which also works without it.")
+def _cannot_draw(format: str, renderer: str, has_dot: bool) -> RuntimeError:
+    """Why `format` cannot be drawn with `renderer`, and what to do instead."""
+    if renderer == "dot":
+        return RuntimeError(f"render: renderer 'dot' needs the Graphviz program `dot`, which is not on PATH. "
+                            f"{_INSTALL_GRAPHVIZ}, or use renderer 'auto' or 'wasm' (Graphviz embedded in "
+                            "autobp), which draws SVG without it.")
+    if has_dot:
+        return RuntimeError(f"render: renderer 'wasm' (the embedded Graphviz) draws SVG only; for format "
+                            f"{format!r} use renderer 'auto' or 'dot'.")
+    return RuntimeError(f"render: format {format!r} needs the Graphviz program `dot`, which is not on PATH; "
+                        f"the embedded renderer draws SVG only. {_INSTALL_GRAPHVIZ}, or draw SVG, which works "
+                        "without it.")
 
 
 def _render_wasm(source: str) -> str:
@@ -216,6 +235,9 @@ def render(root_or_digraph: Value | graphviz.Digraph, path: str | Path | None = 
     """
     if renderer not in RENDERERS:
         raise ValueError(f"render: renderer must be one of {RENDERERS}, got {renderer!r}")
+    if format not in FORMATS:
+        raise ValueError(f"render: unknown format {format!r}; use 'svg', 'dot' (DOT text), 'png', 'pdf' or "
+                         "another of Graphviz's output formats")
     if isinstance(root_or_digraph, Value):
         digraph = draw_dot(root_or_digraph, **draw_options)
     elif isinstance(root_or_digraph, graphviz.Digraph):
@@ -229,12 +251,12 @@ def render(root_or_digraph: Value | graphviz.Digraph, path: str | Path | None = 
         out: str | bytes = digraph.source
     else:
         has_dot = shutil.which("dot") is not None
-        if renderer == "wasm" or (renderer == "auto" and not has_dot):
+        if renderer == "dot" and not has_dot:
+            raise _cannot_draw(format, renderer, has_dot)
+        if renderer == "wasm" or not has_dot:
             if format != "svg":
-                raise _missing_dot(format)
+                raise _cannot_draw(format, renderer, has_dot)
             out = _render_wasm(digraph.source)
-        elif not has_dot:
-            raise _missing_dot(format)
         else:
             out = digraph.pipe(format=format, encoding="utf-8" if format == "svg" else None)
     if path is not None:

@@ -4,7 +4,7 @@ The classic program: Network([n_in, 30, 10]) with sigmoid layers, mini-batch
 SGD (30 epochs, batches of 10, learning rate 3.0) on the quadratic cost,
 reporting the correct test predictions after each epoch.  Its gradients come
 from the four equations BP1–BP4 in NumPy (`autobp.matrix`).  Here it runs on
-the 8×8 digits that scikit-learn ships (pip install 'autobp[data]'); with
+the 8×8 digits that scikit-learn ships (autobp's `data` extra); with
 the MNIST IDX files on disk, the same function trains on MNIST:
 
     from autobp.datasets import load_mnist
@@ -27,6 +27,7 @@ from autobp import datasets
 from autobp.matrix import backprop
 from autobp.network import Network
 from autobp.nn import MLP, mse_loss
+from autobp.script import run_main
 
 
 def train_digits(X_train, y_train, X_test, y_test, epochs: int = 30, batch: int = 10, eta: float = 3.0,
@@ -80,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_main(main))

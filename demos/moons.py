@@ -7,10 +7,10 @@ loss plus an L2 penalty,
 
 minimised by full-batch gradient descent with a learning rate falling from
 1.0 to 0.1.  Every step builds the whole graph (about 65 000 nodes) and
-runs one backward().  `python demos/moons.py moons.png` also plots the
-decision boundary (needs matplotlib: pip install 'autobp[plot]').
+runs one backward().  Given a PNG path it also plots the decision boundary
+(needs matplotlib, autobp's `plot` extra).
 
-Run: python demos/moons.py [PNG]   or   autobp demo moons
+Run: python -m autobp.demos.moons [PNG]   or   autobp demo moons
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import numpy as np
 
 from autobp import datasets
 from autobp.matrix import forward
+from autobp.extras import install_hint
 from autobp.nn import MLP, SGD, hinge_loss, l2_penalty
+from autobp.script import run_main
 
 L2 = 1e-4
 
@@ -56,13 +58,18 @@ def scores(model: MLP, points: np.ndarray) -> np.ndarray:
     return forward(weights, biases, points, activation="relu", output_activation="linear")[1][-1][:, 0]
 
 
-def plot_boundary(model: MLP, path: str, seed: int = 0) -> None:
-    """Write a PNG of the decision regions (score > 0 vs < 0) and the training points."""
+def _use_matplotlib() -> None:
+    """Set matplotlib to draw into files; ImportError saying how to install it when it is missing."""
     try:
         import matplotlib
     except ImportError as e:
-        raise ImportError("plotting needs matplotlib: pip install 'autobp[plot]'") from e
+        raise ImportError(f"plotting needs matplotlib: {install_hint('plot')}") from e
     matplotlib.use("Agg")                               # files only, no window
+
+
+def plot_boundary(model: MLP, path: str, seed: int = 0) -> None:
+    """Write a PNG of the decision regions (score > 0 vs < 0) and the training points."""
+    _use_matplotlib()
     import matplotlib.pyplot as plt
 
     X, y = points(seed)
@@ -79,6 +86,11 @@ def plot_boundary(model: MLP, path: str, seed: int = 0) -> None:
 
 def main(png: str | None = None) -> None:
     """Train, print the loss and accuracy every 10 steps, and plot to `png` when given."""
+    if png is not None:
+        try:
+            _use_matplotlib()                           # before 10 s of training, not after
+        except ImportError as e:
+            sys.exit(f"moons demo: {e}")
     model, history = train()
     print("2-16-16-1 relu MLP on 100 moons points, hinge loss + 1e-4·L2, full-batch gradient descent")
     for step, loss, accuracy in history:
@@ -87,14 +99,11 @@ def main(png: str | None = None) -> None:
     X, y = points()
     print(f"after {len(history)} steps: training accuracy {np.mean((scores(model, X) > 0) == y):.0%}")
     if png is None:
-        print("(python demos/moons.py moons.png plots the decision boundary)")
+        print("(python -m autobp.demos.moons moons.png plots the decision boundary; it needs matplotlib)")
         return
-    try:
-        plot_boundary(model, png)
-    except ImportError as e:
-        sys.exit(f"moons demo: {e}")
+    plot_boundary(model, png)
     print(f"decision boundary written to {png}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    raise SystemExit(run_main(lambda: main(sys.argv[1] if len(sys.argv) > 1 else None)))

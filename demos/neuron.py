@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 
 from autobp.examples import neuron
+from autobp.script import run_main
 
 STEP = 0.01
 
@@ -61,4 +62,4 @@ def main(seed: int = 0) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_main(main))

@@ -22,6 +22,7 @@ from autobp import datasets, grad
 from autobp.examples import three_layer
 from autobp.matrix import backprop
 from autobp.nn import MLP
+from autobp.script import run_main
 from autobp.train import fit
 
 SIZES = [3, 2, 1]
@@ -64,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_main(main))

@@ -10,6 +10,7 @@ Run: python demos/two_two_two.py   or   autobp demo two_two_two
 from __future__ import annotations
 
 from autobp.examples import TWO_TWO_TWO_PARAMS, TWO_TWO_TWO_TARGETS, two_two_two
+from autobp.script import run_main
 
 FORWARD = ("net_h1", "out_h1", "net_h2", "out_h2", "net_o1", "out_o1", "net_o2", "out_o2", "E")
 
@@ -81,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_main(main))

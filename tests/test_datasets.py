@@ -2,12 +2,14 @@
 
 import gzip
 import math
+import re
 import struct
 
 import numpy as np
 import pytest
 
 from autobp import datasets
+from autobp.extras import install_hint
 
 
 def test_xor_corners_and_labels_follow_the_truth_table():
@@ -98,7 +100,7 @@ def test_load_digits_shapes_and_scaling():
 
 def test_load_digits_without_scikit_learn_says_what_to_install(hide_package):
     hide_package("sklearn")
-    with pytest.raises(ImportError, match=r"pip install 'autobp\[data\]'"):
+    with pytest.raises(ImportError, match=re.escape(install_hint("data")) + "$"):
         datasets.load_digits()
 
 

@@ -10,7 +10,7 @@ from autobp import datasets
 from autobp.network import Network
 from numpy_mlp import forward as numpy_forward
 
-pytest.importorskip("sklearn", reason="the 8×8 digits ship with scikit-learn: pip install 'autobp[data]'")
+pytest.importorskip("sklearn", reason="the 8×8 digits ship with scikit-learn (autobp's data extra)")
 from autobp.demos import digits as demo  # noqa: E402
 
 

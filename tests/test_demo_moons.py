@@ -1,6 +1,8 @@
 """§6 moons: accuracy checked by a NumPy forward pass; the first step against HIPS autograd; the PNG."""
 
 
+import re
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 
 from autobp import datasets
 from autobp.demos import moons as demo
+from autobp.extras import install_hint
 from autobp.nn import MLP
 from numpy_mlp import forward as numpy_forward
 
@@ -57,5 +60,22 @@ def test_moons_plot_writes_a_png(tmp_path):
 
 def test_moons_plot_without_matplotlib_says_what_to_install(hide_package):
     hide_package("matplotlib")
-    with pytest.raises(ImportError, match=r"pip install 'autobp\[plot\]'"):
+    with pytest.raises(ImportError, match="plotting needs matplotlib: " + re.escape(install_hint("plot"))):
         demo.plot_boundary(MLP(2, [16, 16, 1], activation="relu", seed=0), "unused.png")
+
+
+def test_moons_without_matplotlib_says_so_before_training(hide_package, monkeypatch):
+    hide_package("matplotlib")
+    monkeypatch.setattr(demo, "train", lambda *args, **kwargs: pytest.fail("trained before refusing to plot"))
+    with pytest.raises(SystemExit, match="moons demo: plotting needs matplotlib: " + re.escape(install_hint("plot"))):
+        demo.main("moons.png")
+
+
+def test_moons_suggests_a_plot_command_that_works_outside_a_clone(monkeypatch, capsys):
+    one_step = demo.train
+    monkeypatch.setattr(demo, "train", lambda: one_step(steps=1))
+    demo.main()
+    hint = capsys.readouterr().out.splitlines()[-1]
+    assert "demos/moons.py" not in hint
+    module = re.search(r"python -m ([\w.]+) moons\.png", hint).group(1)
+    assert module == demo.__name__ == "autobp.demos.moons"      # the installed package's module

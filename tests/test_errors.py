@@ -108,3 +108,18 @@ def test_a_gradient_that_overflows_raises_naming_the_node_and_op():
     y = Value(2.0, "y")
     (y.log() - y.log()).backward()
     assert y.grad == 0.0
+
+
+def test_division_by_zero_names_each_node_once_and_says_which_is_zero():
+    """Was "'/': cannot divide 0.0 by zero (node 'x') (node 'x')" for x / x; for a / b the message says
+    which operand is which node (x is the dividend, y the divisor, as in the op's formulas)."""
+    x = Value(0.0, "x")
+    with pytest.raises(ZeroDivisionError) as same:
+        x / x
+    assert str(same.value).count("'x'") == 1
+    a, b = Value(1.0, "a"), Value(0.0, "b")
+    with pytest.raises(ZeroDivisionError) as other:
+        a / b
+    message = str(other.value)
+    assert message.count("'a'") <= 1 and message.count("'b'") == 1
+    assert "(node 'a') (node 'b')" not in message            # the divisor is named as the zero, not listed

@@ -156,11 +156,34 @@ def test_gradcheck_names_the_input_when_f_fails_at_a_perturbed_point():
         gradcheck(lambda x: (x + 1e-9).log(), [Value(0.0, "x")])
 
 
-@pytest.mark.parametrize("kwargs, message", [({"order": 3}, "order must be 1 or 2, got 3"),
-                                             ({"eps": 0.0}, "eps must be > 0, got 0.0")])
+@pytest.mark.parametrize("kwargs, message", [
+    ({"order": 3}, "order must be 1 or 2, got 3"),
+    ({"eps": 0.0}, "eps must be a finite number > 0, got 0.0"),
+    ({"eps": math.inf}, "eps must be a finite number > 0, got inf"),
+    ({"atol": -1.0}, "atol must be a finite number >= 0, got -1.0"),
+    ({"rtol": math.nan}, "rtol must be a finite number >= 0, got nan"),
+    ({"atol": "1e-5"}, "atol must be a finite number >= 0, got '1e-5'"),
+    ({"eps": 1e-300}, r"eps=1e-300 is too small to move x0 = 1\.0 \(x ± eps rounds back to x"),
+    ({"eps": 1e-17}, r"eps=1e-17 is too small to move x0 = 1\.0"),
+])
 def test_gradcheck_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         gradcheck(lambda a: a, [1.0], **kwargs)
+
+
+def test_gradcheck_tiny_eps_is_fine_where_it_still_moves_the_input():
+    """At x = 0 a step of 1e-300 is a real step: the check runs (and f = 3x is linear, so it is exact)."""
+    assert gradcheck(lambda a: 3 * a, [0.0], eps=1e-300).rows[0].numeric == 3.0
+    # ...but the second differences divide by 4h², h = eps^(2/3) = 1e-200, which is 0 in floating point
+    with pytest.raises(ValueError, match=r"eps=1e-300 is too small for order=2 at x0 = 0\.0: .* = 1e-200"):
+        gradcheck(lambda a: 3 * a, [0.0], eps=1e-300, order=2)
+
+
+def test_check_mlp_rejects_bad_tolerances():
+    from autobp.nn import MLP
+
+    with pytest.raises(ValueError, match="rtol must be a finite number >= 0, got -0.1"):
+        check_mlp(MLP(1, [1], seed=0), [[0.5]], [[1.0]], rtol=-0.1)
 
 
 # -- the step-size experiment ------------------------------------------------------
@@ -182,6 +205,13 @@ def test_sweep_shows_the_v_shape_and_central_beats_forward():
     assert central[-1] > 1e3 * best_c.central and forward[-1] > 1e3 * best_f.forward
     text = str(result)
     assert "best forward" in text and "best central" in text
+
+
+def test_sweep_names_the_step_where_f_leaves_its_domain():
+    with pytest.raises(ValueError, match=r"sweep: the step eps=0\.1 moves a = 0\.01 to -0\.09.*, where f fails "
+                                         r"\(start at least 0\.1 inside f's domain\): log: input must be > 0"):
+        sweep(lambda a: a.log(), [Value(0.01, "a")])
+    assert sweep(lambda a: a.log(), [Value(0.01, "a")], eps_values=[1e-3, 1e-6]).rows[-1].central < 1e-6
 
 
 def test_sweep_plot_writes_a_png(tmp_path):

