@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import graphviz
 
@@ -27,7 +27,10 @@ from autobp.engine import Value, topo_order
 from autobp.graph import local_derivatives, nodes_between
 from autobp.grouping import cluster_path
 
-__all__ = ["draw_dot", "render", "paths_between", "Diagram"]
+if TYPE_CHECKING:
+    from autobp.explorer import Explorer
+
+__all__ = ["draw_dot", "render", "explore", "paths_between", "Diagram"]
 
 # fill colours by role; the output is outlined in bold instead
 COLOURS = {"parameter": "#fde2b8", "input": "#cfe3f7", "intermediate": "#ffffff"}
@@ -252,3 +255,22 @@ def render(root_or_digraph: Value | graphviz.Digraph, path: str | Path | None = 
             target.write_bytes(out)
     return out
 
+
+def explore(root: Value, *, renderer: str = "auto", **options) -> Explorer:
+    """An interactive, self-contained HTML page of `root`'s graph: `.save("graph.html")`, or inline in Jupyter.
+
+    Step through the forward pass and the backward sweep (buttons, slider,
+    arrow keys), click a Value for its paths and `explain` text, hover an
+    edge for its local derivative; big graphs are drawn as boxes of neurons
+    and layers.  `options` go to `autobp.explorer.Explorer` (max_nodes,
+    max_explain, max_values) and to `draw_dot` (rankdir, clusters, digits, …);
+    `renderer` to `render`.
+
+    >>> from autobp import Value
+    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
+    >>> explore(a * b + a)
+    <Explorer of ∂L: 4 Values, 4 steps, detail>
+    """
+    from autobp.explorer import Explorer
+
+    return Explorer(root, lambda graph, **draw: render(graph, renderer=renderer, **draw), **options)
