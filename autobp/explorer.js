@@ -74,13 +74,19 @@
 
   // Graphviz sized each field for its final text; a longer text is squeezed into that width, not spilled.
   const room = new Map();
-  for (const t of [...dataEl, ...gradEl, ...boxGrad]) if (t) room.set(t, [t.textContent.length, t.getComputedTextLength()]);
+  for (const t of [...dataEl, ...gradEl, ...boxGrad]) {
+    if (t) room.set(t, [t.textContent.length, t.getComputedTextLength()]);
+  }
   function setText(t, text) {
     if (!t) return;
     t.textContent = text;
     const [chars, width] = room.get(t) || [Infinity, 0];
-    if (text.length > chars) { t.setAttribute("textLength", String(width)); t.setAttribute("lengthAdjust", "spacingAndGlyphs"); }
-    else t.removeAttribute("textLength");
+    if (text.length > chars) {
+      t.setAttribute("textLength", String(width));
+      t.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    } else {
+      t.removeAttribute("textLength");
+    }
   }
 
   function drawValue(i) {
@@ -145,7 +151,8 @@
         text = N ? "Press \u2192 (or Next) to take the first step." : L + " is a leaf: there is nothing to sweep.";
       } else {
         const r = k - 1;
-        where = "Backward sweep, step " + k + " of " + N + ": node " + D.names[S.node[r]] + " \u2192 child " + D.names[S.child[r]];
+        where = "Backward sweep, step " + k + " of " + N + ": node " + D.names[S.node[r]] +
+          " \u2192 child " + D.names[S.child[r]];
         text = S.text[r];
       }
     } else {
@@ -201,9 +208,10 @@
   }
 
   let pathLit = [];
+  const HINT = "Click a Value: its paths to the output light up and its explain() text appears here.";
   function clearSelection() {
     unlight(pathLit);
-    panel.replaceChildren(el("p", "Click a Value: its paths to the output light up and its explain() text appears here.", "hint"));
+    panel.replaceChildren(el("p", HINT, "hint"));
   }
   function select(i) {
     unlight(pathLit);
@@ -214,12 +222,16 @@
       if (!on[v]) continue;
       if (overview) {
         light(boxEl[boxOf[v]], "path", pathLit);
-        for (const c of D.operands[v]) if (c >= 0 && on[c]) light(edgeEl.get("g" + boxOf[c] + ">g" + boxOf[v]), "path", pathLit);
+        for (const c of D.operands[v]) {
+          if (c >= 0 && on[c]) light(edgeEl.get("g" + boxOf[c] + ">g" + boxOf[v]), "path", pathLit);
+        }
         continue;
       }
       light(valueEl[v], "path", pathLit);
-      light(opEl[v], "path", pathLit);
-      if (v !== i) light(outEdge[v], "path", pathLit);
+      if (v !== i) {                       // the op that made v is on the path, unless v is where it starts
+        light(opEl[v], "path", pathLit);
+        light(outEdge[v], "path", pathLit);
+      }
       D.operands[v].forEach((c, pos) => { if (c >= 0 && on[c]) light(edgeEl.get(v + ":" + pos), "path", pathLit); });
     }
     light(overview ? boxEl[boxOf[i]] : valueEl[i], "selected", pathLit);
@@ -277,7 +289,9 @@
     const hide = !cl.classList.contains("collapsed");
     const box = cl.getBBox();
     const members = [];
-    for (const g of svg.querySelectorAll("g.node, g.cluster")) if (g !== cl && inside(box, g.getBBox())) members.push(g);
+    for (const g of svg.querySelectorAll("g.node, g.cluster")) {
+      if (g !== cl && inside(box, g.getBBox())) members.push(g);
+    }
     const set = new Set(members);
     for (const g of svg.querySelectorAll("g.edge")) {
       if (set.has(byId.get(g.dataset.from)) && set.has(byId.get(g.dataset.to))) members.push(g);
@@ -291,8 +305,9 @@
     }
     cl.classList.toggle("collapsed", hide);
     if (label) {
-      if (hide) { label.dataset.name = label.textContent; label.textContent = "\u25B8 " + label.textContent + " (" + fmtCount(values) + " Values hidden)"; }
-      else label.textContent = label.dataset.name;
+      if (hide) label.dataset.name = label.textContent;
+      label.textContent = hide ? "\u25B8 " + label.dataset.name + " (" + fmtCount(values) + " Values hidden)"
+                               : label.dataset.name;
     }
     highlight();
   }

@@ -90,44 +90,56 @@ class Explorer:
         self.root = root
         self.digits = int(draw_options.get("digits", 4))
         self.trace = backward_steps(root)
-        index = {v: i for i, v in enumerate(order)}
         self.names = _names(order, self.trace)
-        clusters = draw_options.pop("clusters", None)
-        found = clusters is None
-        clusters = neuron_clusters(order) if clusters is None else clusters
+        index = {v: i for i, v in enumerate(order)}
+        given = draw_options.pop("clusters", None)
+        clusters = neuron_clusters(order) if given is None else given
+        groups: Overview | None = None
         notes = []
         if n <= max_nodes:
             self.view = "detail"
             svg = render(root, format="svg", show_grad=True, grads=self._final_grads(), clusters=clusters or None,
                          max_nodes=n, **draw_options)
-            tips = self._edge_tips(order, index)
         else:
             self.view = "overview"
             groups = overview(order, clusters, MAX_BOXES, lambda v: self.names[index[v]])
             svg = render(self._overview_dot(order, groups, str(draw_options.get("rankdir", "LR"))), format="svg")
-            tips = []
-            what = ("the MLP's neurons inside their layers" if found and clusters else
-                    "the clusters given" if clusters else "")
+            what = "the clusters given" if given else "the MLP's neurons inside their layers" if clusters else ""
             notes.append(_overview_note(n, max_nodes, groups, what))
         self.svg = _annotate(svg, order)
-        chosen = _explain_order(order, self.view == "detail")[:max(0, max_explain) if max_explain is not None
-                                                               else max(1, EXPLAIN_BUDGET // n)]
-        texts = {index[v]: explain(root, v) for v in chosen}
-        if len(texts) < n - 1:
-            notes.append(f"explain() text is included for {len(texts)} of the {n - 1:,} Values below the output "
-                         f"(labelled ones first{', only labelled ones in an overview' if self.view != 'detail' else ''}"
-                         f"; max_explain={len(chosen)}). For another Value v, run autobp.explain(output, v) in Python.")
+        explained = self._explain_texts(order, index, max_explain, notes)
         self.message = " ".join(notes)
-        fmt = self._fmt
-        rows = self.trace.rows
-        self.data: dict[str, Any] = {
-            "view": self.view, "output": n - 1, "message": self.message, "names": self.names,
+        self.data = self._page_data(order, index, groups, explained)
+
+    def _explain_texts(self, order: list[Value], index: dict[Value, int], cap: int | None,
+                       notes: list[str]) -> dict[str, str]:
+        """{position: explain(root, v)} for the first `cap` Values of `_explain_order` (a note when some are left out).
+
+        By default cap = EXPLAIN_BUDGET // (Values in the graph), at least 1:
+        each explain() walks the graph, so the budget keeps the total linear.
+        """
+        n = len(order)
+        chosen = _explain_order(order, self.view == "detail")[:max(0, cap) if cap is not None
+                                                               else max(1, EXPLAIN_BUDGET // n)]
+        if len(chosen) < n - 1:
+            which = "labelled ones first" + (", only labelled ones in an overview" if self.view != "detail" else "")
+            notes.append(f"explain() text is included for {len(chosen)} of the {n - 1:,} Values below the output "
+                         f"({which}; max_explain={len(chosen)}). For another Value v, run "
+                         "autobp.explain(output, v) in Python.")
+        return {str(index[v]): explain(self.root, v) for v in chosen}
+
+    def _page_data(self, order: list[Value], index: dict[Value, int], groups: Overview | None,
+                   explained: dict[str, str]) -> dict[str, Any]:
+        """Everything the page's script reads, as JSON-ready lists indexed by position in the topological order."""
+        fmt, rows = self._fmt, self.trace.rows
+        return {
+            "view": self.view, "output": len(order) - 1, "message": self.message, "names": self.names,
             "operands": [[index[a] if isinstance(a, Value) else -1 for a in v.operands] for v in order],
             "data": [v.data for v in order], "dataText": [fmt(v.data) for v in order],
-            "forward": [self._forward_text(v, index) for v in order],
-            "seedText": fmt(1.0), "tips": tips, "explain": {str(i): t for i, t in texts.items()},
-            "boxOf": groups.box_of if self.view == "overview" else [],
-            "boxes": [{"name": b.name, "size": len(b.members)} for b in groups.boxes] if self.view == "overview" else [],
+            "forward": [self._forward_text(v, index) for v in order], "seedText": fmt(1.0),
+            "tips": self._edge_tips(order, index) if groups is None else [], "explain": explained,
+            "boxOf": groups.box_of if groups else [],
+            "boxes": [{"name": b.name, "size": len(b.members)} for b in groups.boxes] if groups else [],
             "steps": {"node": [index[r.node] for r in rows], "child": [index[r.child] for r in rows],
                       "pos": [r.position for r in rows], "text": [self.trace.statement(r) for r in rows],
                       "grad": [r.child_grad for r in rows], "gradText": [fmt(r.child_grad) for r in rows]},
@@ -152,7 +164,7 @@ class Explorer:
         return f"{name} = {expr} = {self._fmt(v.data)}"
 
     def _edge_tips(self, order: list[Value], index: dict[Value, int]) -> list[list[str | None]]:
-        """For each node, per operand: '∂ab/∂a = b = -3' (None for a constant), from the sweep's rows where it has one."""
+        """Per node, per operand: '∂ab/∂a = b = -3' (None for a constant), from the sweep's row when there is one."""
         rows = {(r.node, r.position): r for r in self.trace.rows}
         tips: list[list[str | None]] = []
         for v in order:
@@ -229,7 +241,8 @@ class Explorer:
                 'style="width:100%;height:640px;border:1px solid #ddd" title="autobp explorer"></iframe>')
 
     def __repr__(self) -> str:
-        return f"<Explorer of ∂{self.trace.output_name}: {len(self.names)} Values, {len(self.trace)} steps, {self.view}>"
+        return (f"<Explorer of ∂{self.trace.output_name}: {len(self.names)} Values, {len(self.trace)} steps, "
+                f"{self.view}>")
 
 
 def _asset(name: str) -> str:
@@ -238,7 +251,7 @@ def _asset(name: str) -> str:
 
 
 def _names(order: list[Value], trace: BackwardTrace) -> list[str]:
-    """Every Value's name as `backward_steps` writes it: its label, L for an unlabelled output, else #k (k-th visited)."""
+    """Every Value's name as `backward_steps` writes it: its label, L for an unlabelled output, else #k (visited k-th)."""
     index = {v: i for i, v in enumerate(order)}
     names = [""] * len(order)
     for r in trace.rows:
