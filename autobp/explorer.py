@@ -20,7 +20,8 @@ overview with one box per neuron inside its layer (found by
 `grouping.neuron_clusters`) or per given cluster, the other Values in blocks.
 Everything the page holds grows linearly with the graph: `explain()` costs
 a walk of the graph per Value, so it is included for the labelled Values
-first, within a budget of about EXPLAIN_BUDGET node visits.
+first (only for them in an overview), for at most EXPLAIN_BUDGET // (Values
+in the graph) of them unless `max_explain` says otherwise.
 
 `autobp.viz.explore` builds one; this module draws through the `render`
 function it is handed (`viz.render`), so it never imports viz.
