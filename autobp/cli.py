@@ -93,9 +93,13 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     fmt = args.format or ("svg" if to_stdout else Path(args.output).suffix.lstrip(".").lower() or "svg")
     fmt = "dot" if fmt == "gv" else fmt
+    if fmt in ("html", "htm"):
+        options.pop("show_grad")
+        _write_explorer(out, args.output, renderer=args.renderer, **options)
+        return 0
     if fmt not in FORMATS:
         source = f"--format {args.format}" if args.format else f"-o {args.output}"
-        raise ValueError(f"{source}: unknown format {fmt!r}; use .svg, .dot (or .gv), .png or .pdf, "
+        raise ValueError(f"{source}: unknown format {fmt!r}; use .svg, .html, .dot (or .gv), .png or .pdf, "
                          "or name another Graphviz format with --format")
     result = render(out, None if to_stdout else args.output, format=fmt, renderer=args.renderer, **options)
     if to_stdout:
@@ -107,6 +111,18 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_explorer(out, path: str, **options) -> None:
+    """The interactive page of `out` (autobp.viz.explore) written to `path` ('-': stdout)."""
+    from autobp.viz import explore
+
+    page = explore(out, **options)
+    if path == "-":
+        sys.stdout.write(page.html())
+        return
+    page.save(path)
+    print(f"wrote {path} (interactive explorer: open it in a browser)")
+
+
 def _cmd_explain(args: argparse.Namespace) -> int:
     from autobp.explain import backward_steps, explain
     from autobp.expr import legend
@@ -116,6 +132,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     wrt = [_leaf(leaves, args.wrt)] if args.wrt else list(leaves.values())
     print("where " + "; ".join(legend(out)) if out.op else f"{out.label} is an input")
     print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x) for x in wrt))
+    if args.html:
+        _write_explorer(out, args.html)
     return 0
 
 
@@ -273,10 +291,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.set_defaults(run=_cmd_demo)
 
-    draw = sub.add_parser("draw", help="draw an expression's graph (SVG, DOT, PNG, PDF)",
+    draw = sub.add_parser("draw", help="draw an expression's graph (SVG, DOT, PNG, PDF, interactive HTML)",
                           description="Draw the computational graph of EXPR with its values and gradients. "
                                       "The format follows -o's suffix: .svg (works without Graphviz installed), "
-                                      ".dot/.gv (DOT text), .png/.pdf (need Graphviz's `dot`).")
+                                      ".dot/.gv (DOT text), .png/.pdf (need Graphviz's `dot`), .html (an "
+                                      "interactive page: step through the forward pass and the backward sweep).")
     _add_expression(draw)
     draw.add_argument("-o", "--output", default="graph.svg", metavar="PATH",
                       help="file to write (default graph.svg; '-' writes SVG or DOT text to stdout)")
@@ -297,6 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_expression(explain)
     explain.add_argument("--wrt", metavar="NAME", help="the input to differentiate by (default: each in turn)")
     explain.add_argument("--steps", action="store_true", help="narrate the backward sweep step by step instead")
+    explain.add_argument("--html", metavar="PATH", help="also write the interactive explorer page to PATH")
     explain.set_defaults(run=_cmd_explain)
 
     check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences",

