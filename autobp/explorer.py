@@ -43,7 +43,6 @@ import graphviz
 
 from autobp.engine import Value, topo_order
 from autobp.explain import BackwardTrace, backward_steps, explain
-from autobp.graph import local_derivatives
 from autobp.grouping import Overview, cluster_path, neuron_clusters, overview
 
 __all__ = ["Explorer", "MAX_NODES", "MAX_VALUES", "EXPLAIN_BUDGET"]
@@ -165,24 +164,20 @@ class Explorer:
         return f"{name} = {expr} = {self._fmt(v.data)}"
 
     def _edge_tips(self, order: list[Value], index: dict[Value, int]) -> list[list[str | None]]:
-        """Per node, per operand: '∂ab/∂a = b = -3' (None for a constant), from the sweep's row when there is one."""
+        """Per node, per operand: '∂ab/∂a = b = -3' (None for a constant), from the sweep's row for that edge.
+
+        The sweep has a row for every (node, Value operand), so every edge has one.
+        """
         rows = {(r.node, r.position): r for r in self.trace.rows}
         tips: list[list[str | None]] = []
         for v in order:
-            locals_ = None
             line: list[str | None] = []
             for k, a in enumerate(v.operands):
                 if not isinstance(a, Value):
                     line.append(None)
                     continue
-                row = rows.get((v, k))
-                if row is not None:
-                    formula, local = row.formula, row.local
-                else:                      # a node the sweep skipped: nothing flowed back through it
-                    op = v.op_record
-                    assert op is not None      # it has operands, so an op made it
-                    locals_ = locals_ or local_derivatives(v)
-                    formula, local = op.formula(k), locals_[k]
+                row = rows[(v, k)]
+                formula, local = row.formula, row.local
                 number = self._fmt(local)
                 line.append(f"∂{self.names[index[v]]}/∂{self.names[index[a]]} = {formula}"
                             + (f" = {number}" if number != formula else ""))
