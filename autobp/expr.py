@@ -71,8 +71,9 @@ def _columns(source: str, node: ast.AST) -> tuple[int, int]:
     def col(offset: int) -> int:
         return len(raw[:offset].decode(errors="replace"))
 
-    start = col(node.col_offset)
-    end = col(node.end_col_offset) if getattr(node, "end_col_offset", None) is not None else start + 1
+    start = col(getattr(node, "col_offset", 0))
+    end_offset = getattr(node, "end_col_offset", None)
+    end = col(end_offset) if end_offset is not None else start + 1
     return start, end
 
 
@@ -126,7 +127,7 @@ class Expression:
     def _build(self, node: ast.AST, env: dict[str, float | Value]) -> float | Value:
         """Walk the (already checked) tree; errors of the engine point at their node."""
         if isinstance(node, ast.Constant):
-            return float(node.value)
+            return float(node.value)  # type: ignore[arg-type]   # checked: a real number
         if isinstance(node, ast.Name):
             return env[node.id]
         if isinstance(node, ast.BinOp):
@@ -137,8 +138,10 @@ class Expression:
             if isinstance(node.op, ast.UAdd):
                 return operand
             op, values = OPS["neg"], [operand]
-        else:  # ast.Call, checked to name a table op
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):   # checked to name a table op
             op, values = OPS[node.func.id], [self._build(a, env) for a in node.args]
+        else:
+            raise TypeError(f"unchecked expression node {type(node).__name__}")
         try:
             return apply(op, *values)
         except (ValueError, ZeroDivisionError, OverflowError) as e:
@@ -154,7 +157,7 @@ def legend(output: Value) -> list[str]:
     ['n1 = a * b', 'n2 = n1 + 1', 'L = tanh(n2)']
     """
     def shown(x: float | Value) -> str:
-        return f"{x:g}" if type(x) is float else x.label or "?"
+        return x.label or "?" if isinstance(x, Value) else f"{x:g}"
 
     lines = []
     for v in topo_order(output):

@@ -38,7 +38,7 @@ from autobp.nn import MLP
 __all__ = ["save", "load"]
 
 FORMAT = "autobp-model-1"
-_KINDS = {"mlp": MLP, "network": Network}
+_KINDS: dict[str, type[MLP] | type[Network]] = {"mlp": MLP, "network": Network}
 
 
 def _meta(model: MLP | Network) -> dict[str, str]:
@@ -52,9 +52,8 @@ def _meta(model: MLP | Network) -> dict[str, str]:
 
 def save(model: MLP | Network, path: str | os.PathLike) -> None:
     """Write `model` to `path`: JSON when the name ends in `.json`, else `.npz` (the name is kept as given)."""
-    meta = {"format": FORMAT, **_meta(model)}
     weights, biases = model.to_numpy()
-    meta["n_layers"] = len(weights)
+    meta: dict[str, str | int] = {"format": FORMAT, **_meta(model), "n_layers": len(weights)}
     path = Path(path)
     if path.suffix.lower() == ".json":
         doc = {**meta, "weights": [w.tolist() for w in weights], "biases": [b.tolist() for b in biases]}
@@ -62,7 +61,7 @@ def save(model: MLP | Network, path: str | os.PathLike) -> None:
         return
     arrays = {f"w{l}": w for l, w in enumerate(weights)} | {f"b{l}": b for l, b in enumerate(biases)}
     with open(path, "wb") as f:              # a file object, so numpy does not append ".npz"
-        np.savez(f, **{k: np.array(v) for k, v in meta.items()}, **arrays)
+        np.savez(f, allow_pickle=False, **({k: np.array(v) for k, v in meta.items()} | arrays))
 
 
 _ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")    # a zip's first member, or an empty zip's end record

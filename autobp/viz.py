@@ -45,10 +45,10 @@ _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in "{}|<>"})
 class Diagram(graphviz.Digraph):
     """A `graphviz.Digraph` that shows itself in Jupyter through `render`, so it needs no system `dot`."""
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str | bytes]:
         return {"image/svg+xml": render(self)}
 
-    def _repr_svg_(self) -> str:
+    def _repr_svg_(self) -> str | bytes:
         return render(self)
 
 
@@ -89,7 +89,7 @@ def _edge_label(node: Value, k: int, local: float, digits: int) -> str:
     """'∂out/∂in = value' for operand k of `node`, named by labels where the learner gave them."""
     child = node.operands[k]
     out_name = node.label or "out"
-    in_name = child.label or ("xyz"[k] if len(node.operands) <= 3 else f"x{k}")
+    in_name = (child.label if isinstance(child, Value) else "") or ("xyz"[k] if len(node.operands) <= 3 else f"x{k}")
     return _label_text(f"∂{out_name}/∂{in_name} = {_num(local, digits)}")
 
 
@@ -144,8 +144,8 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
 
     dot = Diagram(name="autobp", graph_attr={"rankdir": rankdir}, node_attr={"fontname": "Helvetica", "fontsize": "11"},
                   edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
-    graphs = {}
-    owner = {}
+    graphs: dict[tuple[str, ...], graphviz.Digraph] = {}
+    owner: dict[Value, graphviz.Digraph] = {}
     for name, members in (clusters or {}).items():
         path = cluster_path(name)
         for depth in range(1, len(path) + 1):
@@ -179,12 +179,12 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
                **({"color": HIGHLIGHT, "penwidth": "2"} if hot else {}))
         locals_ = local_derivatives(v) if edge_derivatives else None
         for k, a in enumerate(v.operands):
-            if type(a) is float:
+            if not isinstance(a, Value):
                 const_id = f"{op_id}_c{k}"
                 g.node(const_id, label=_num(a, digits), shape="plaintext", fontsize="9", width="0", height="0")
                 dot.edge(const_id, op_id, color="#999999")
                 continue
-            attrs = {}
+            attrs: dict[str, str] = {}
             if locals_ is not None:
                 attrs["label"] = _edge_label(v, k, locals_[k], digits)
             if a in on_path and hot:
