@@ -52,8 +52,9 @@ def _meta(model: MLP | Network) -> dict[str, str]:
 
 def save(model: MLP | Network, path: str | os.PathLike) -> None:
     """Write `model` to `path`: JSON when the name ends in `.json`, else `.npz` (the name is kept as given)."""
+    meta: dict[str, str | int] = {"format": FORMAT, **_meta(model)}     # refuses anything but a model first
     weights, biases = model.to_numpy()
-    meta: dict[str, str | int] = {"format": FORMAT, **_meta(model), "n_layers": len(weights)}
+    meta["n_layers"] = len(weights)
     path = Path(path)
     if path.suffix.lower() == ".json":
         doc = {**meta, "weights": [w.tolist() for w in weights], "biases": [b.tolist() for b in biases]}
