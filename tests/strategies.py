@@ -48,6 +48,7 @@ MATH: dict[str, Callable[..., float]] = {
     "sqrt": lambda x: x ** 0.5,
     "abs": lambda x: x if x >= 0 else -x,
     "softplus": lambda x: math.log1p(math.exp(x)) if x < 30 else x + math.log1p(math.exp(-x)),
+    "sum": lambda *xs: math.fsum(xs),
 }
 
 BOUND = 30.0          # magnitudes above this are squashed by log(t·t + 1)
@@ -113,7 +114,7 @@ class _Builder:
 UNARY = ("neg", "exp", "tanh", "sigmoid", "relu", "abs", "softplus")
 # One way of applying each op with a safe input; every built-in op appears.
 SHAPES = ("binary", "twice", "const_left", "const_right", "log_exp", "log_softplus", "log_square",
-          "sqrt", "div", "div_const", "pow_int", "pow_real", "pow_value", "pow_const_base", *UNARY)
+          "sqrt", "div", "div_const", "pow_int", "pow_real", "pow_value", "pow_const_base", "sum", *UNARY)
 
 
 @st.composite
@@ -159,6 +160,8 @@ def programs(draw, max_inputs: int = 4, max_steps: int = 14) -> Program:
             out = b.add("**", b.square_plus(t, 1.0), pick())
         elif shape == "pow_const_base":             # constant base, Value exponent
             out = b.add("**", ("const", draw(positive)), t)
+        elif shape == "sum":                        # the n-ary sum, with a repeated node and a constant
+            out = b.add("sum", t, pick(), t, ("const", draw(finite)), pick())
         else:                                       # one of UNARY, on any usable node
             out = b.add(shape, t)
         b.squash(out)

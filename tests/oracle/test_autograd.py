@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import pytest
 from hypothesis import given, settings
 
 from autobp import Value, grad
-from autobp.ops import BUILTIN_NAMES
+from autobp.engine import apply
+from autobp.ops import BUILTIN_NAMES, OPS
 from strategies import ARITHMETIC, KINKS, MATH, Program, programs, run
 
 autograd = pytest.importorskip("autograd")
@@ -27,6 +31,7 @@ AUTOGRAD = {
     "abs": lambda x: anp.where(x > 0, x, anp.where(x < 0, -x, 0.0)),
     "sqrt": anp.sqrt,
     "softplus": lambda x: anp.logaddexp(0.0, x),
+    "sum": lambda *xs: functools.reduce(operator.add, xs),
 }
 
 # autobp through its public surface: operators and methods, constants on either side.
@@ -34,6 +39,7 @@ AUTOBP = {
     **ARITHMETIC,
     **{name: (lambda name: lambda x: getattr(x, name)())(name)
        for name in ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt", "softplus")},
+    "sum": lambda *xs: apply(OPS["sum"], *xs),
 }
 
 REL = 1e-9
