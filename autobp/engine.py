@@ -262,6 +262,8 @@ def _binary(op: Op, reflected: bool = False) -> Callable:
             od = other
         elif t is int and -_INT_LIMIT < other < _INT_LIMIT:
             other = od = float(other)               # constants are stored as floats
+        elif isinstance(other, Value):              # a subclass (autobp.tape's placeholders)
+            od = other.data
         else:
             return _binary_slow(op, other if reflected else self, self if reflected else other, other)
         if reflected:                               # pairs, not 4-tuples: no tuple is built
@@ -270,7 +272,7 @@ def _binary(op: Op, reflected: bool = False) -> Callable:
         else:
             x, y = self, other
             xd, yd = self.data, od
-        if value_exponent_checked and type(y) is Value:
+        if value_exponent_checked and type(y) is not float:
             return apply(op, x, y)
         try:
             out = forward(xd, yd)

@@ -184,3 +184,15 @@ def test_engine_copy_and_deepcopy_give_independent_nodes():
     assert (a.grad, b.grad) == (0.0, 0.0)
     shallow = copy.copy(a)
     assert shallow is not a and (shallow.data, shallow.label, shallow.op) == (2.0, "a", "")
+
+
+def test_value_subclass_operands_take_the_operator_path_with_its_checks():
+    """A Value subclass (autobp.tape's placeholders) is an operand like a Value, '**' still checks its base."""
+    class Sub(Value):
+        __slots__ = ()
+
+    s = Value(2.0)
+    s.__class__ = Sub
+    assert (Value(3.0) * s).data == 6.0 and (1.0 - s).data == -1.0 and (s ** s).data == 4.0
+    with pytest.raises(ValueError, match="base must be > 0"):
+        Value(-1.0) ** s
