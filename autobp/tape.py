@@ -1,0 +1,325 @@
+"""Written with scalars, run as matrices: `trace` records a Value graph once, `Tape` replays it on a batch.
+
+    >>> from autobp.nn import MLP
+    >>> mlp = MLP(2, [3, 1], seed=0)
+    >>> tape = trace(lambda x: mlp(x), [0.0, 0.0])        # placeholders shaped like the example
+    >>> tape([[1.0, 2.0], [0.5, -1.0]]).shape            # a leading batch axis
+    (2,)
+    >>> float(tape([[1.0, 2.0]])[0]) == mlp([1.0, 2.0]).data
+    True
+
+`trace(fn, *examples)` calls fn once on placeholder Values shaped like the
+examples (a number, or a list of numbers) and keeps the graph fn built as a
+flat program: the inputs, the leaves fn captured (parameters, read afresh at
+every call so an optimizer step between calls is seen), the constants, and
+the ops in topological order, grouped into array steps (`autobp.batching`).
+
+- `tape(*batch)` evaluates every sample: each argument gets a leading batch
+  axis, as an array of any Array API library (NumPy by default; PyTorch and
+  Dask tested, CuPy and JAX untested); outputs come back in that library.
+- `tape.backward(*batch, reduce="mean")` adds ∂(mean or sum of the outputs)/∂p
+  into each captured leaf's `.grad`, so `opt.zero_grad(); tape.backward(X, Y);
+  opt.step()` trains with `SGD`; `tape.grad(*batch)` gives per-sample
+  gradients with respect to the inputs; `tape.value_and_grad` works on a
+  parameter array without touching the Values.
+- `tape.schedule()` prints the plan: for an MLP layer, z^l = W^l a^(l−1) + b^l.
+
+What a trace cannot do.  Like `jax.jit`, it records the ops that ran, not the
+Python that chose them: `if x.data > 0:` is decided once, at the example.
+Testing a traced input's truth, comparing it, or reading its `.data` raises
+`TraceError` naming your line.  A value computed from an input is guarded the
+same way only where the engine gives results their operands' Value subclass;
+`autobp.losses.cross_entropy_loss` bakes in the shift max(z) of the example
+(harmless in exact arithmetic, the shift cancels).  A batch must have the
+examples' shapes and finite numbers, or a clear error names the argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import numbers
+import operator
+import sys
+from typing import Any, Callable, Sequence
+
+import array_api_compat
+import numpy as np
+
+from autobp import batching
+from autobp.adjoints import Adjoints
+from autobp.engine import Value, is_grad_enabled
+from autobp.replay import Arrays, backward, forward, to_numpy
+from autobp.schedule import describe, size
+
+__all__ = ["trace", "Tape", "TraceError"]
+
+
+class TraceError(TypeError):
+    """A traced function branched on a traced value (which a trace cannot record)."""
+
+
+_DATA = Value.__dict__["data"]       # Value's own storage of .data, under the property below
+_DATA_OF = operator.attrgetter("data")
+_ENGINE = frozenset({"autobp.engine", "autobp.ops", "autobp.losses", "autobp.nn"})   # they compute, not decide
+
+
+def _branch_error(what: str, depth: int) -> TraceError:
+    """The error for user code that `what` a placeholder, naming the file, line and its text."""
+    frame = sys._getframe(depth)
+    code = frame.f_code.co_filename
+    text = linecache.getline(code, frame.f_lineno).strip()
+    return TraceError(f"trace: {code}, line {frame.f_lineno} {what} a traced value:\n    {text}\n"
+                      "A trace records the operations that ran at the example, not Python's decisions, so this "
+                      "one would be baked in for every sample. Write it with ops (relu, abs, ...), or call the "
+                      "function on Values without trace.")
+
+
+class _Placeholder(Value):
+    """A traced input: a Value that refuses to steer Python while the function is traced."""
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> float:
+        if sys._getframe(1).f_globals.get("__name__") not in _ENGINE:
+            raise _branch_error("reads .data of", 2)
+        return _DATA.__get__(self)
+
+    @data.setter
+    def data(self, value: float) -> None:
+        _DATA.__set__(self, value)
+
+    def __bool__(self) -> bool:
+        raise _branch_error("tests the truth of", 2)
+
+    def _compare(self, other: object) -> bool:
+        raise _branch_error("compares", 2)
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+
+def _placeholder(x: float, label: str) -> _Placeholder:
+    v = _Placeholder(x, label)
+    if type(v) is not _Placeholder:       # Value.__new__ makes a plain Value: give it the placeholder's class
+        v.__class__ = _Placeholder
+    return v
+
+
+def _walk(outputs: list[Value]) -> tuple[list[Value], dict[Value, tuple]]:
+    """Every node reachable from the outputs, children before parents, and each node's operands.
+
+    An iterative depth-first walk (no recursion): a node is listed once all of its operands are.
+    """
+    operands_of: dict[Value, tuple] = {}
+    order: list[Value] = []
+    for root in outputs:
+        if root in operands_of:
+            continue
+        operands_of[root] = root.operands
+        stack = [(root, iter(operands_of[root]))]
+        while stack:
+            node, rest = stack[-1]
+            for a in rest:
+                if type(a) is not float and a not in operands_of:
+                    operands_of[a] = a.operands
+                    stack.append((a, iter(operands_of[a])))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order, operands_of
+
+
+def _arg_names(fn: Callable, n: int) -> list[str]:
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"arg{i}" for i in range(n)]
+
+
+def _example(x: object, name: str) -> tuple[Value | list[Value], int | None]:
+    """Placeholders for one example argument: one for a number, a list for a list of numbers."""
+    def number(v: object, where: str) -> float:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"trace: example {where} must be a number or a list of numbers, "
+                            f"got {type(v).__name__}: {v!r}")
+        return float(v)
+
+    if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__len__"):
+        return _placeholder(number(x, name), name), None
+    xs = [number(v, f"{name}[{k}]") for k, v in enumerate(x)]
+    if not xs:
+        raise ValueError(f"trace: example {name} is an empty list")
+    return [_placeholder(v, f"{name}[{k}]") for k, v in enumerate(xs)], len(xs)
+
+
+def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Sequence[float]) -> Tape:
+    """Run fn once on placeholders shaped like the examples and record its graph as a Tape (see module doc)."""
+    if not callable(fn):
+        raise TypeError(f"trace: fn must be callable, got {type(fn).__name__}")
+    if not is_grad_enabled():
+        raise RuntimeError("trace: called inside no_grad(), where operations record no graph")
+    names = _arg_names(fn, len(example_args))
+    args, widths = zip(*(_example(x, name) for x, name in zip(example_args, names))) if example_args else ((), ())
+    out = fn(*args)
+    single = isinstance(out, Value)
+    outputs = [out] if single else list(out) if isinstance(out, (list, tuple)) else None
+    if not outputs or not all(isinstance(v, Value) for v in outputs):
+        raise TypeError(f"trace: fn must return a Value or a non-empty list of Values, got {out!r:.80}")
+    inputs = {}
+    for i, a in enumerate(args):
+        for k, p in enumerate([a] if widths[i] is None else a):
+            inputs[p] = (i, k)
+    order, operands_of = _walk(outputs)
+    params = [v for v in order if not operands_of[v] and v not in inputs]
+    plan = batching.build(order, operands_of, inputs, names, [w or 1 for w in widths], params, outputs)
+    return Tape(plan, params, names, list(widths), single)
+
+
+class Tape:
+    """A recorded graph, replayed on a batch (made by `trace`)."""
+
+    def __init__(self, plan: batching.Plan, params: list[Value], names: list[str], widths: list[int | None],
+                 single: bool) -> None:
+        self.plan, self.parameters = plan, params
+        self.names, self.widths, self.single = names, widths, single
+        self._adjoints: dict[str, Adjoints] = {}
+        self._arrays: dict[Any, Arrays] = {}
+
+    def __repr__(self) -> str:
+        _, steps, n = size(self.plan)
+        return (f"<Tape: {len(self.names)} inputs, {len(self.parameters)} parameters, "
+                f"{n} operations in {steps} steps>")
+
+    # -- batches --------------------------------------------------------------
+    def _shape(self, i: int) -> str:
+        return "(batch,)" if self.widths[i] is None else f"(batch, {self.widths[i]})"
+
+    def _prepare(self, batch_args: tuple) -> tuple[Arrays, list, int]:
+        """The arguments as float64 arrays (batch × width) of one library, checked; and the batch size."""
+        names = ", ".join(f"{n} {self._shape(i)}" for i, n in enumerate(self.names))
+        if len(batch_args) != len(self.names):
+            raise TypeError(f"tape takes {len(self.names)} batched argument(s) ({names}), got {len(batch_args)}")
+        arrays = []
+        for i, a in enumerate(batch_args):
+            if not array_api_compat.is_array_api_obj(a):
+                try:
+                    a = np.asarray(a, dtype=np.float64)
+                except (TypeError, ValueError) as e:
+                    raise TypeError(f"tape: argument {self.names[i]!r} must be an array {self._shape(i)} of "
+                                    f"numbers: {e}") from None
+            arrays.append(a)
+        try:
+            xp = array_api_compat.array_namespace(*arrays)
+        except TypeError as e:
+            raise TypeError(f"tape: the arguments mix array libraries ({e})") from None
+        arr = self._arrays.get(xp) or self._arrays.setdefault(xp, Arrays(self.plan, xp, arrays[0]))
+        inputs, batch = [], None
+        for i, a in enumerate(arrays):
+            name, shape = self.names[i], tuple(a.shape)
+            want = 1 if self.widths[i] is None else 2
+            if len(shape) != want or (want == 2 and shape[1] != self.widths[i]) or shape[0] < 1:
+                raise ValueError(f"tape: argument {name!r} must have shape {self._shape(i)} like its example, "
+                                 f"got {shape}")
+            if batch is not None and shape[0] != batch:
+                raise ValueError(f"tape: argument {name!r} has {shape[0]} samples, the first argument {batch}")
+            batch = shape[0]
+            if not (xp.isdtype(a.dtype, "real floating") or xp.isdtype(a.dtype, "integral")):
+                raise TypeError(f"tape: argument {name!r} must hold real numbers, got dtype {a.dtype}")
+            a = xp.astype(a, xp.float64)
+            if not bool(xp.all(xp.isfinite(a))):
+                where = tuple(int(k) for k in np.argwhere(~np.isfinite(to_numpy(a)))[0])
+                raise ValueError(f"tape: argument {name!r} has a non-finite number at sample {where[0]}"
+                                 f"{f', position {where[1]}' if len(where) > 1 else ''}: "
+                                 f"{float(to_numpy(a)[where])!r}")
+            inputs.append(xp.reshape(a, (batch, 1)) if want == 1 else a)
+        return arr, inputs, batch
+
+    def read_parameters(self) -> np.ndarray:
+        """The captured leaves' current values, in `tape.parameters` order."""
+        return np.array(list(map(_DATA_OF, self.parameters)), dtype=np.float64)
+
+    def write_parameters(self, theta: Sequence[float]) -> None:
+        """Set each captured leaf's value from `theta` (the inverse of `read_parameters`)."""
+        for p, v in zip(self.parameters, np.asarray(theta, dtype=float).tolist(), strict=True):
+            p.data = v
+
+    def _run(self, batch_args: tuple, theta: np.ndarray | None) -> tuple:
+        arr, inputs, batch = self._prepare(batch_args)
+        theta = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64)
+        theta = arr.xp.asarray(theta, device=arr.device)
+        vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
+        if flags and not bool(arr.xp.all(arr.xp.stack(flags))):
+            forward(self.plan, arr, inputs, theta, batch, check_each=True)    # raises, naming the sample
+        return arr, inputs, theta, batch, vals, saved
+
+    def _outputs(self, arr: Arrays, vals: list, batch: int) -> Any:
+        xp = arr.xp
+        cols = []
+        for u, c in self.plan.outputs:
+            v = vals[u]
+            cols.append(v[:, c] if self.plan.buffers[u].batched else xp.broadcast_to(v[c], (batch,)))
+        return cols[0] if self.single else xp.stack(cols, axis=1)
+
+    def __call__(self, *batch_args: Any) -> Any:
+        """The outputs for every sample: shape (batch,) for one output Value, (batch, m) for a list of m."""
+        arr, _, _, batch, vals, _ = self._run(batch_args, None)
+        return self._outputs(arr, vals, batch)
+
+    # -- gradients --------------------------------------------------------------
+    def _single(self, what: str) -> None:
+        if not self.single:
+            raise ValueError(f"tape.{what} needs fn to return one Value per sample (a loss), "
+                             f"it returns {len(self.plan.outputs)}")
+
+    def _sweep(self, wrt: str, run: tuple, seed_value: float, targets: list[int]) -> list:
+        arr, inputs, theta, batch, vals, saved = run
+        adjoints = self._adjoints.get(wrt) or self._adjoints.setdefault(wrt, Adjoints(self.plan, wrt))
+        seed = arr.xp.full((batch, 1), seed_value, dtype=arr.xp.float64, device=arr.device)
+        grads = backward(self.plan, adjoints, arr, vals, saved, seed, batch, targets)
+        if not all(g is None or bool(arr.xp.all(arr.xp.isfinite(g))) for g in grads):
+            backward(self.plan, adjoints, arr, vals, saved, seed, batch, targets, check_each=True)
+            raise OverflowError("tape: a gradient is not a finite number (a local derivative overflowed)")
+        return grads
+
+    def value_and_grad(self, *batch_args: Any, reduce: str = "mean", params: Sequence[float] | None = None
+                       ) -> tuple[Any, np.ndarray]:
+        """(outputs, ∂(reduced output)/∂parameters as a NumPy array), at `params` (default: the leaves' values).
+
+        Touches no `.grad`: the fast path of a training loop that keeps its parameters in an array.
+        """
+        self._single("value_and_grad")
+        if reduce not in ("mean", "sum"):
+            raise ValueError(f"tape: reduce must be 'mean' or 'sum', got {reduce!r}")
+        run = self._run(batch_args, params)
+        batch = run[3]
+        (g,) = self._sweep("parameters", run, 1.0 / batch if reduce == "mean" else 1.0, [self.plan.params_buffer])
+        g = np.zeros(len(self.parameters)) if g is None else to_numpy(g).astype(float)
+        return self._outputs(run[0], run[4], batch), g
+
+    def backward(self, *batch_args: Any, reduce: str = "mean") -> Any:
+        """Add ∂(mean or sum over the batch of the output)/∂p into every captured leaf's `.grad`; return the outputs."""
+        out, g = self.value_and_grad(*batch_args, reduce=reduce)
+        for p, gp in zip(self.parameters, g.tolist()):
+            p.grad += gp
+        return out
+
+    def grad(self, *batch_args: Any) -> list[Any]:
+        """Per-sample gradients of the output with respect to each input: arrays shaped like the arguments."""
+        self._single("grad")
+        run = self._run(batch_args, None)
+        arr, batch = run[0], run[3]
+        grads = self._sweep("inputs", run, 1.0, list(range(len(self.names))))
+        out = []
+        for g, w in zip(grads, self.widths):
+            if g is None:
+                g = arr.xp.zeros((batch, w or 1), dtype=arr.xp.float64, device=arr.device)
+            out.append(g[:, 0] if w is None else g)
+        return out
+
+    def schedule(self) -> str:
+        """The batched plan, forward and backward, in the matrix form where it finds one."""
+        return describe(self.plan, self.parameters)
