@@ -59,3 +59,13 @@ def test_moons_plot_without_matplotlib_says_what_to_install(hide_package):
     hide_package("matplotlib")
     with pytest.raises(ImportError, match=r"pip install 'autobp\[plot\]'"):
         demo.plot_boundary(MLP(2, [16, 16, 1], activation="relu", seed=0), "unused.png")
+
+
+def test_moons_traced_takes_the_same_steps():
+    """demo moons --traced: one tape replayed on the batch; the same losses, accuracies and weights."""
+    graphs, history = demo.train(steps=8)
+    traced, traced_history = demo.train(steps=8, traced=True)
+    np.testing.assert_allclose([h[1] for h in traced_history], [h[1] for h in history], rtol=1e-12)
+    assert [h[2] for h in traced_history] == [h[2] for h in history]
+    for a, b in zip(traced.to_numpy()[0] + traced.to_numpy()[1], graphs.to_numpy()[0] + graphs.to_numpy()[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

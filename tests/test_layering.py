@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
-    "train": {"engine", "losses", "optim", "nn", "datasets"},
+    "train": {"engine", "ops", "losses", "optim", "nn", "datasets", "tape"},
     "io": {"nn", "network", "matrix"},
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
             "stepsize", "viz", "explain", "expr", "examples", "train", "io"},
