@@ -50,8 +50,9 @@ def _entries(plan: Plan) -> list[tuple[Key, bool, int, np.ndarray, list[Slot]]]:
                 continue
             if step.kind == "map":
                 cols, batched, width = np.arange(n), step.batched, n
-            elif step.kind == "sum" or (step.kind == "affine" and k == 0):
-                per_node = step.n_invariant if k == 0 else step.width - step.n_invariant
+            elif step.kind == "sum" or (step.kind == "affine" and k in (0, 3)):
+                per_node = step.n_invariant if k == 0 else \
+                    step.n_batched if step.kind == "affine" else step.width - step.n_invariant
                 cols, batched, width = np.repeat(np.arange(n), per_node), step.batched, n
             else:                              # affine: ∂C/∂W (shared by the batch) or ∂C/∂A
                 cols, batched, width = np.arange(len(g.slots)), k == 2, len(g.slots)

@@ -67,9 +67,9 @@ class Step:
     kind "map": `op` applied elementwise, operands[k] is input k of every node.
     kind "sum": n-ary sums of `width` terms each; operands = [invariant terms, batched terms]
       (flattened node-major, either may be None) and `term_order` puts the terms back in operand order.
-    kind "affine": sums whose batched terms are products w·a read by that sum alone:
-      z_j = Σ(invariant terms) + Σ_k W_jk·A_jk, operands = [invariant terms or None, W, A];
-      `shared` when every sum reads the same A_k, so the products are the matrix product A Wᵀ.
+    kind "affine": sums of products w·a that only that sum reads (w shared by the batch, a not), and of
+      other terms: z_j = Σ(terms) + Σ_k W_jk·A_jk, operands = [invariant terms or None, W, A, batched
+      terms or None]; `shared` when every sum reads the same A_k: the products are the matrix product A Wᵀ.
     """
 
     kind: str
@@ -81,6 +81,7 @@ class Step:
     operands: list[Gather | None]
     width: int = 0             # terms per sum (sum), products per sum (affine)
     n_invariant: int = 0       # invariant terms per sum (sum, affine)
+    n_batched: int = 0         # batched terms per sum that are not fused products (affine)
     term_order: np.ndarray | None = None
     shared: bool = False
     layer: int | None = None   # for describe: the matrix layer this step belongs to
@@ -117,22 +118,18 @@ def _gather(slots: Sequence[Slot], buffers: list[Buffer], batched: bool) -> Gath
     return Gather(parts, order, batched, list(slots))
 
 
-def _fusable_products(node_operands: tuple, batched: dict, uses: dict, outputs: set) -> list | None:
-    """For a sum node: its batched terms as (invariant factor, batched factor) pairs, when every one is a
-    product read by this sum alone; else None."""
-    pairs = []
-    for a in node_operands:
-        if type(a) is float or not batched[a]:
-            continue
-        if a.op_record is not MUL or uses[a] != 1 or a in outputs:
-            return None
-        x, y = a.operands
-        xb = type(x) is not float and batched[x]
-        yb = type(y) is not float and batched[y]
-        if xb == yb:
-            return None
-        pairs.append((x, y) if yb else (y, x))
-    return pairs or None
+def _fusable(a: object, batched: dict, uses: dict, outputs: set) -> bool:
+    """Is `a` a product w·a (one factor shared by the batch, one not) that only one sum reads?"""
+    if type(a) is float or not batched[a] or a.op_record is not MUL or uses[a] != 1 or a in outputs:
+        return False
+    x, y = a.operands
+    return (type(x) is not float and batched[x]) != (type(y) is not float and batched[y])
+
+
+def _factors(product: Value, batched: dict) -> tuple:
+    """(the factor shared by the batch, the batched factor) of a fusable product."""
+    x, y = product.operands
+    return (y, x) if type(x) is not float and batched[x] else (x, y)
 
 
 def build(order: list[Value], operands_of: dict[Value, tuple], inputs: dict[Value, Slot],
@@ -165,20 +162,21 @@ def build(order: list[Value], operands_of: dict[Value, tuple], inputs: dict[Valu
     for v in outputs:
         uses[v] += 1
 
-    # fuse products into the sums that alone read them; group the rest by (level, op, kinds)
-    fused: dict[Value, list] = {}
+    # fuse products into the sums that alone read them (kind "p"); group the rest by (level, op, kinds)
+    fused: set[Value] = set()
+    absorbed: set[Value] = set()
     for v in computed:
         if v.op_record is SUM and batched[v]:
-            pairs = _fusable_products(operands_of[v], batched, uses, out_set)
-            if pairs is not None:
-                fused[v] = pairs
-    absorbed = {a for v in fused for a in operands_of[v] if type(a) is not float and batched[a]}
+            products = [a for a in operands_of[v] if _fusable(a, batched, uses, out_set)]
+            if products:
+                fused.add(v)
+                absorbed.update(products)
     groups: dict[tuple, list[Value]] = {}
     for v in computed:
         if v in absorbed:
             continue
-        ops_ = operands_of[v]
-        kinds = tuple("c" if type(a) is float else "b" if batched[a] else "i" for a in ops_)
+        kinds = tuple("c" if type(a) is float else "p" if a in absorbed else "b" if batched[a] else "i"
+                      for a in operands_of[v])
         groups.setdefault((level[v], id(v.op_record), batched[v], kinds, v in fused), []).append(v)
 
     def slot_of(a: float | Value) -> Slot:
@@ -195,18 +193,23 @@ def build(order: list[Value], operands_of: dict[Value, tuple], inputs: dict[Valu
         out = len(buffers)
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
         labels = [v.label for v in nodes]
-        inv_pos = [k for k, kind in enumerate(kinds) if kind != "b"]
+        inv_pos = [k for k, kind in enumerate(kinds) if kind in "ic"]
         if is_affine:
+            bat_pos = [k for k, kind in enumerate(kinds) if kind == "b"]
+            pairs = [[_factors(operands_of[v][k], batched) for k, kind in enumerate(kinds) if kind == "p"]
+                     for v in nodes]
             terms = [slot_of(operands_of[v][k]) for v in nodes for k in inv_pos]
-            w = [slot_of(f) for v in nodes for f, _ in fused[v]]
-            a_rows = [[slot_of(x) for _, x in fused[v]] for v in nodes]
+            bat_terms = [slot_of(operands_of[v][k]) for v in nodes for k in bat_pos]
+            w = [slot_of(f) for row in pairs for f, _ in row]
+            a_rows = [[slot_of(x) for _, x in row] for row in pairs]
             shared = all(row == a_rows[0] for row in a_rows)
             a = a_rows[0] if shared else [s for row in a_rows for s in row]
             step = Step("affine", op, lv, out, True, labels,
                         [_gather(terms, buffers, False) if terms else None, _gather(w, buffers, False),
-                         _gather(a, buffers, True)], width=len(a_rows[0]), n_invariant=len(inv_pos), shared=shared)
+                         _gather(a, buffers, True), _gather(bat_terms, buffers, True) if bat_terms else None],
+                        width=len(a_rows[0]), n_invariant=len(inv_pos), n_batched=len(bat_pos), shared=shared)
         elif op.variadic:
-            bat_pos = [k for k, kind in enumerate(kinds) if kind == "b"]
+            bat_pos = [k for k, kind in enumerate(kinds) if kind in "bp"]
             inv = [slot_of(operands_of[v][k]) for v in nodes for k in inv_pos]
             bat = [slot_of(operands_of[v][k]) for v in nodes for k in bat_pos]
             at = np.array(inv_pos + bat_pos)

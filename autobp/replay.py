@@ -180,13 +180,15 @@ def _sum_forward(arr: Arrays, step: Step, inv: Any, bat: Any, batch: int) -> Any
     return xp.sum(terms, axis=-1)
 
 
-def _affine_forward(arr: Arrays, step: Step, inv: Any, W: Any, A: Any, batch: int) -> Any:
-    """z_j = Σ(invariant terms) + Σ_k W_jk A_k: the matrix product A Wᵀ when every sum reads the same A."""
+def _affine_forward(arr: Arrays, step: Step, inv: Any, W: Any, A: Any, bat: Any, batch: int) -> Any:
+    """z_j = Σ(terms) + Σ_k W_jk A_k: the matrix product A Wᵀ when every sum reads the same A."""
     xp, n = arr.xp, len(step.labels)
     W = xp.reshape(W, (n, step.width))
     z = A @ xp.matrix_transpose(W) if step.shared else xp.sum(xp.reshape(A, (batch, n, step.width)) * W, axis=-1)
     if inv is not None:
         z = xp.sum(xp.reshape(inv, (n, step.n_invariant)), axis=-1) + z
+    if bat is not None:
+        z = xp.sum(xp.reshape(bat, (batch, n, step.n_batched)), axis=-1) + z
     return z
 
 
@@ -204,7 +206,7 @@ def forward(plan: Plan, arr: Arrays, inputs: list, theta: Any, batch: int, check
             elif step.kind == "sum":
                 out = _sum_forward(arr, step, operands[0], operands[1], batch)
             else:
-                out = _affine_forward(arr, step, operands[0], operands[1], operands[2], batch)
+                out = _affine_forward(arr, step, *operands, batch)
             ok = xp.all(xp.isfinite(out))
             if check_each and not bool(ok):
                 _raise_forward(plan, arr, step, operands, out, vals, batch)
@@ -240,6 +242,7 @@ def _node_floats(arr: Arrays, step: Step, operands: list, sample: int | None, j:
         terms = inv + bat
         return terms if step.term_order is None else [terms[k] for k in step.term_order]
     inv = [pick(operands[0], j * step.n_invariant + k) for k in range(step.n_invariant)] if operands[0] is not None else []
+    inv += [pick(operands[3], j * step.n_batched + k) for k in range(step.n_batched)] if operands[3] is not None else []
     prods = []
     for k in range(step.width):
         w, a = pick(operands[1], j * step.width + k), pick(operands[2], k if step.shared else j * step.width + k)
@@ -302,8 +305,9 @@ def _backward(plan, pulls, arr, vals, saved, seed, batch, targets, check_each) -
             contributions[(i, 0)] = contributions[(i, 1)] = g
         else:
             n = len(step.labels)
-            if (i, 0) in pulls.wanted:
-                contributions[(i, 0)] = g
+            for k in (0, 3):                # every term gets ∂C/∂z
+                if (i, k) in pulls.wanted:
+                    contributions[(i, k)] = g
             if (i, 1) in pulls.wanted:      # BP4: ∂C/∂W = δᵀ A, summed over the batch
                 A = operands[2]
                 dW = xp.matrix_transpose(g) @ A if step.shared else \

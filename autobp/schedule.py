@@ -100,7 +100,8 @@ def describe(plan: Plan, parameters: list[Value]) -> str:
             W, A = namer.source(step.operands[1]), namer.source(step.operands[2])
             first, second = _layer_text(step, namer)
             row(r - 1, "*", len(step.labels) * step.width, f"{W} · {A}", first)
-            bias = namer.source(step.operands[0]) + " + Σ" if step.operands[0] is not None else "Σ"
+            terms = [namer.source(g) for g in (step.operands[0], step.operands[3]) if g is not None]
+            bias = " + ".join([*terms, "Σ"])
             row(r, step.op.name, len(step.labels), bias, second)
         elif step.kind == "sum":
             reads = " | ".join(namer.source(g) for g in step.operands if g is not None)

