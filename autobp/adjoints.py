@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autobp.batching import Plan, Slot
+from autobp.batching import Plan
 
 __all__ = ["Adjoints"]
 
@@ -39,9 +39,11 @@ class _Pull:
     batched: bool
 
 
-def _entries(plan: Plan) -> list[tuple[Key, bool, int, np.ndarray, list[Slot]]]:
-    """Every contribution: (key, batched, its width, its column per target, the target slots), latest step first."""
-    out: list = [("seed", True, len(plan.outputs), np.arange(len(plan.outputs)), plan.outputs)]
+def _entries(plan: Plan) -> list[tuple[Key, bool, int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every contribution: (key, batched, its width, its column per target, the targets' buffers and columns),
+    latest step first."""
+    out: list = [("seed", True, len(plan.outputs), np.arange(len(plan.outputs)),
+                  np.array([b for b, _ in plan.outputs]), np.array([c for _, c in plan.outputs]))]
     for i in range(len(plan.steps) - 1, -1, -1):
         step = plan.steps[i]
         n = len(step.labels)
@@ -55,8 +57,8 @@ def _entries(plan: Plan) -> list[tuple[Key, bool, int, np.ndarray, list[Slot]]]:
                     step.n_batched if step.kind == "affine" else step.width - step.n_invariant
                 cols, batched, width = np.repeat(np.arange(n), per_node), step.batched, n
             else:                              # affine: ∂C/∂W (shared by the batch) or ∂C/∂A
-                cols, batched, width = np.arange(len(g.slots)), k == 2, len(g.slots)
-            out.append(((i, k), batched, width, cols, g.slots))
+                cols, batched, width = np.arange(len(g)), k == 2, len(g)
+            out.append(((i, k), batched, width, cols, g.bufs, g.cols))
     return out
 
 
@@ -70,10 +72,8 @@ class Adjoints:
             self.needed = {u for u, b in enumerate(plan.buffers) if b.batched}
         aimed: dict[int, list] = {}
         self.wanted: set = set()
-        for key, batched, width, cols, slots in _entries(plan):
-            bufs = np.fromiter((b for b, _ in slots), dtype=np.int64, count=len(slots))
-            xcols = np.fromiter((c for _, c in slots), dtype=np.int64, count=len(slots))
-            for u in dict.fromkeys(bufs.tolist()):
+        for key, batched, width, cols, bufs, xcols in _entries(plan):
+            for u in np.unique(bufs).tolist():
                 if u in self.needed:
                     mine = cols[bufs == u]
                     whole = len(mine) == width and bool((mine == np.arange(width)).all())

@@ -57,7 +57,11 @@ class Gather:
     parts: list[tuple[int, np.ndarray | None]]   # (buffer, its columns; None: the whole buffer in order)
     order: np.ndarray | None                     # positions in the concatenation, in step order (None: as is)
     batched: bool
-    slots: list[Slot]                            # the same, slot by slot (for gradients and error messages)
+    bufs: np.ndarray                             # the same, value by value: buffer and column
+    cols: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.bufs)
 
 
 @dataclass
@@ -102,12 +106,11 @@ class Plan:
     activation_of: dict[int, int] = field(default_factory=dict)  # layer -> step index of its activation
 
 
-def _gather(slots: Sequence[Slot], buffers: list[Buffer], batched: bool) -> Gather:
-    """The Gather that collects `slots`, in order: one take per buffer read, then at most one reordering."""
-    bufs = np.fromiter((b for b, _ in slots), dtype=np.int64, count=len(slots))
-    cols = np.fromiter((c for _, c in slots), dtype=np.int64, count=len(slots))
+def _gather(bufs: np.ndarray, cols: np.ndarray, buffers: list[Buffer], batched: bool) -> Gather:
+    """The Gather that collects (bufs[i], cols[i]) in order: one take per buffer read, then at most one reordering."""
+    bufs, cols = bufs.reshape(-1), cols.reshape(-1)
     parts, positions = [], []
-    for u in dict.fromkeys(bufs.tolist()):
+    for u in np.unique(bufs).tolist():
         where = np.flatnonzero(bufs == u)
         mine = cols[where]
         whole = len(mine) == buffers[u].size and bool((mine == np.arange(len(mine))).all())
@@ -115,121 +118,170 @@ def _gather(slots: Sequence[Slot], buffers: list[Buffer], batched: bool) -> Gath
         positions.append(where)
     at = np.concatenate(positions)
     order = None if bool((at == np.arange(len(at))).all()) else np.argsort(at, kind="stable")
-    return Gather(parts, order, batched, list(slots))
+    return Gather(parts, order, batched, bufs, cols)
 
 
-def _fusable(a: object, batched: dict, uses: dict, outputs: set) -> bool:
-    """Is `a` a product w·a (one factor shared by the batch, one not) that only one sum reads?"""
-    if type(a) is float or not batched[a] or a.op_record is not MUL or uses[a] != 1 or a in outputs:
-        return False
-    x, y = a.operands
-    return (type(x) is not float and batched[x]) != (type(y) is not float and batched[y])
+@dataclass
+class _Graph:
+    """A recorded graph as arrays: node i's op, operands args[start[i]:start[i+1]] (a node's index, or −1 − k
+    for constant k), depth, and whether it depends on an input (batched) or on a parameter."""
+
+    nodes: list[Value]
+    ops: list[Op | None]
+    start: np.ndarray
+    args: np.ndarray
+    level: np.ndarray
+    batched: np.ndarray
+    on_params: np.ndarray
+    constants: list[float]
+    index: dict[Value, int]
 
 
-def _factors(product: Value, batched: dict) -> tuple:
-    """(the factor shared by the batch, the batched factor) of a fusable product."""
-    x, y = product.operands
-    return (y, x) if type(x) is not float and batched[x] else (x, y)
+def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
+    """Every node reachable from the outputs, children before parents, in one pass (iterative, depth first).
 
-
-def build(order: list[Value], operands_of: dict[Value, tuple], inputs: dict[Value, Slot],
-          arg_names: Sequence[str], arg_widths: Sequence[int], params: list[Value],
-          outputs: list[Value]) -> Plan:
-    """Group the nodes of `order` (children before parents) into steps; see the module docstring."""
-    n_args = len(arg_widths)
-    buffers = [Buffer(name, True, w) for name, w in zip(arg_names, arg_widths)]
-    buffers += [Buffer(PARAMS, False, len(params)), Buffer(CONSTANTS, False, 0)]
-    P, C = n_args, n_args + 1
-    slot: dict[Value, Slot] = dict(inputs)
-    slot.update((p, (P, k)) for k, p in enumerate(params))
+    Each node is recorded once all its operands are, as `info` = 4·level + 2·batched + on_params.
+    """
+    index: dict[Value, int] = {}
+    nodes: list[Value] = []
+    ops: list[Op | None] = []
+    info: list[int] = []
+    args: list[int] = []
+    start = [0]
     constants: dict[tuple[float, float], int] = {}
-    level: dict[Value, int] = {v: 0 for v in slot}
-    batched: dict[Value, bool] = {v: s[0] < n_args for v, s in slot.items()}
-    on_params: dict[Value, bool] = {v: s[0] == P for v, s in slot.items()}
-    uses: dict[Value, int] = dict.fromkeys(order, 0)
-    computed = [v for v in order if v not in slot]
-    for v in computed:
-        lv, b, dp = 0, False, False
-        for a in operands_of[v]:
-            if type(a) is float:
-                continue
-            uses[a] += 1
-            lv = max(lv, level[a])
-            b = b or batched[a]
-            dp = dp or on_params[a]
-        level[v], batched[v], on_params[v] = lv + 1, b, dp
-    out_set = set(outputs)
-    for v in outputs:
-        uses[v] += 1
-
-    # fuse products into the sums that alone read them (kind "p"); group the rest by (level, op, kinds)
-    fused: set[Value] = set()
-    absorbed: set[Value] = set()
-    for v in computed:
-        if v.op_record is SUM and batched[v]:
-            products = [a for a in operands_of[v] if _fusable(a, batched, uses, out_set)]
-            if products:
-                fused.add(v)
-                absorbed.update(products)
-    groups: dict[tuple, list[Value]] = {}
-    for v in computed:
-        if v in absorbed:
+    add_node, add_op, add_info, add_arg, add_start = nodes.append, ops.append, info.append, args.append, start.append
+    for root in outputs:
+        if root in index:
             continue
-        kinds = tuple("c" if type(a) is float else "p" if a in absorbed else "b" if batched[a] else "i"
-                      for a in operands_of[v])
-        groups.setdefault((level[v], id(v.op_record), batched[v], kinds, v in fused), []).append(v)
+        stack = [(root, root.operands, iter(root.operands))]
+        while stack:
+            node, node_ops, rest = stack[-1]
+            for a in rest:
+                if type(a) is not float and a not in index:
+                    a_ops = a.operands
+                    if a_ops:
+                        stack.append((a, a_ops, iter(a_ops)))
+                        break
+                    index[a] = len(nodes)          # a leaf: an input (batched) or a parameter
+                    add_node(a), add_op(None), add_start(len(args)), add_info(2 if a in inputs else 1)
+            else:
+                stack.pop()
+                top, flags = -4, 0
+                for a in node_ops:
+                    if type(a) is float:
+                        key = (a, math.copysign(1.0, a))      # 0.0 and -0.0 are different constants
+                        add_arg(-1 - constants.setdefault(key, len(constants)))
+                        continue
+                    j = index[a]
+                    add_arg(j)
+                    x = info[j]
+                    if x > top:
+                        top = x
+                    flags |= x
+                index[node] = len(nodes)
+                add_node(node), add_start(len(args))
+                if node_ops:
+                    add_op(node.op_record), add_info(((top >> 2) + 1 << 2) | (flags & 3))
+                else:                              # an output that is itself a leaf
+                    add_op(None), add_info(2 if node in inputs else 1)
+    code = np.array(info)
+    return _Graph(nodes, ops, np.array(start), np.array(args, dtype=np.int64), code >> 2, (code & 2) > 0,
+                  (code & 1) > 0, [c for c, _ in constants], index)
 
-    def slot_of(a: float | Value) -> Slot:
-        if type(a) is float:
-            key = (a, math.copysign(1.0, a))        # 0.0 and -0.0 are different constants
-            if key not in constants:
-                constants[key] = len(constants)
-            return (C, constants[key])
-        return slot[a]
+
+def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[str],
+          arg_widths: Sequence[int]) -> tuple[Plan, list[Value]]:
+    """The plan of the graph of `outputs` (see the module docstring), and its parameters (the leaves not in
+    `inputs`), in the order the plan reads them."""
+    g = _walk(outputs, inputs)
+    N, n_args = len(g.nodes), len(arg_widths)
+    P, C = n_args, n_args + 1
+    leaf = np.array([op is None for op in g.ops], dtype=bool)
+    param_idx = np.flatnonzero(leaf & ~g.batched)
+    params = [g.nodes[i] for i in param_idx.tolist()]
+    buffers = [Buffer(name, True, w) for name, w in zip(arg_names, arg_widths)]
+    buffers += [Buffer(PARAMS, False, len(params)), Buffer(CONSTANTS, False, len(g.constants))]
+    slot_buf, slot_col = np.full(N, -1, dtype=np.int64), np.full(N, -1, dtype=np.int64)
+    slot_buf[param_idx], slot_col[param_idx] = P, np.arange(len(params))
+    for v, (u, k) in inputs.items():
+        if v in g.index:
+            slot_buf[g.index[v]], slot_col[g.index[v]] = u, k
+
+    # uses, and the products to fuse: w·a (one factor batched) read once, by a batched sum, not an output
+    var = g.args >= 0
+    out_idx = np.array([g.index[v] for v in outputs])
+    uses = np.bincount(g.args[var], minlength=N)
+    np.add.at(uses, out_idx, 1)
+    owner = np.repeat(np.arange(N), np.diff(g.start))
+    reader = np.full(N, -1)
+    reader[g.args[var]] = owner[var]
+    arg_batched = np.where(var, g.batched[np.maximum(g.args, 0)], False)
+    binary = np.diff(g.start) == 2
+    first = np.where(binary, g.start[:-1], 0)
+    padded = np.append(arg_batched, [False, False])         # so first + 1 is an index even where unused
+    mul = np.array([op is MUL for op in g.ops], dtype=bool) & binary
+    is_sum = np.array([op is SUM for op in g.ops], dtype=bool)
+    absorbed = (mul & g.batched & (uses == 1) & (padded[first] != padded[first + 1]) & (reader >= 0)
+                & is_sum[reader])
+    absorbed[out_idx] = False
+    fused = np.zeros(N, dtype=bool)
+    fused[reader[absorbed]] = True
+    # the role of every operand: constant, invariant, batched, or a fused product
+    role = np.where(~var, 0, np.where(absorbed[np.maximum(g.args, 0)], 3, np.where(arg_batched, 2, 1)))
+    roles = role.astype(np.uint8).tobytes()
+
+    groups: dict[tuple, list[int]] = {}
+    starts, levels, bat, fus = g.start.tolist(), g.level.tolist(), g.batched.tolist(), fused.tolist()
+    for i in np.flatnonzero(~leaf & ~absorbed).tolist():
+        key = (levels[i], id(g.ops[i]), bat[i], roles[starts[i]:starts[i + 1]], fus[i])
+        groups.setdefault(key, []).append(i)
+
+    def operand_slots(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(buffer, column) of the operands at these positions of g.args."""
+        a = g.args[positions]
+        return np.where(a >= 0, slot_buf[np.maximum(a, 0)], C), np.where(a >= 0, slot_col[np.maximum(a, 0)], -1 - a)
 
     steps: list[Step] = []
     for (lv, _, is_batched, kinds, is_affine), nodes in sorted(groups.items(), key=lambda kv: kv[0][0]):
-        op = nodes[0].op_record
-        out = len(buffers)
+        idx = np.array(nodes)
+        op, out = g.ops[nodes[0]], len(buffers)
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
-        labels = [v.label for v in nodes]
-        inv_pos = [k for k, kind in enumerate(kinds) if kind in "ic"]
+        labels = [g.nodes[i].label for i in nodes]
+        at = g.start[idx][:, None]
+        inv_pos = [k for k, r in enumerate(kinds) if r < 2]
+        bat_pos = [k for k, r in enumerate(kinds) if r == 2]
+
+        def gather(positions: list[int], batched: bool) -> Gather | None:
+            return _gather(*operand_slots(at + np.array(positions, dtype=np.int64)), buffers, batched) \
+                if positions else None
+
         if is_affine:
-            bat_pos = [k for k, kind in enumerate(kinds) if kind == "b"]
-            pairs = [[_factors(operands_of[v][k], batched) for k, kind in enumerate(kinds) if kind == "p"]
-                     for v in nodes]
-            terms = [slot_of(operands_of[v][k]) for v in nodes for k in inv_pos]
-            bat_terms = [slot_of(operands_of[v][k]) for v in nodes for k in bat_pos]
-            w = [slot_of(f) for row in pairs for f, _ in row]
-            a_rows = [[slot_of(x) for _, x in row] for row in pairs]
-            shared = all(row == a_rows[0] for row in a_rows)
-            a = a_rows[0] if shared else [s for row in a_rows for s in row]
+            products = g.args[at + np.array([k for k, r in enumerate(kinds) if r == 3])]      # (n, K) node indices
+            x_first = g.batched[np.maximum(g.args[g.start[products]], 0)] & (g.args[g.start[products]] >= 0)
+            w_pos = g.start[products] + x_first                 # the factor shared by the batch
+            a_pos = g.start[products] + ~x_first                # the batched factor
+            a_buf, a_col = operand_slots(a_pos)
+            shared = bool((a_buf == a_buf[0]).all() and (a_col == a_col[0]).all())
             step = Step("affine", op, lv, out, True, labels,
-                        [_gather(terms, buffers, False) if terms else None, _gather(w, buffers, False),
-                         _gather(a, buffers, True), _gather(bat_terms, buffers, True) if bat_terms else None],
-                        width=len(a_rows[0]), n_invariant=len(inv_pos), n_batched=len(bat_pos), shared=shared)
+                        [gather(inv_pos, False), _gather(*operand_slots(w_pos), buffers, False),
+                         _gather(a_buf[0] if shared else a_buf, a_col[0] if shared else a_col, buffers, True),
+                         gather(bat_pos, True)],
+                        width=products.shape[1], n_invariant=len(inv_pos), n_batched=len(bat_pos), shared=shared)
         elif op.variadic:
-            bat_pos = [k for k, kind in enumerate(kinds) if kind in "bp"]
-            inv = [slot_of(operands_of[v][k]) for v in nodes for k in inv_pos]
-            bat = [slot_of(operands_of[v][k]) for v in nodes for k in bat_pos]
-            at = np.array(inv_pos + bat_pos)
-            step = Step("sum", op, lv, out, is_batched, labels,
-                        [_gather(inv, buffers, False) if inv else None, _gather(bat, buffers, True) if bat else None],
+            bat_pos = [k for k, r in enumerate(kinds) if r >= 2]
+            order = np.array(inv_pos + bat_pos)
+            step = Step("sum", op, lv, out, is_batched, labels, [gather(inv_pos, False), gather(bat_pos, True)],
                         width=len(kinds), n_invariant=len(inv_pos),
-                        term_order=None if (at == np.arange(len(at))).all() else np.argsort(at))
+                        term_order=None if (order == np.arange(len(order))).all() else np.argsort(order))
         else:
-            step = Step("map", op, lv, out, is_batched, labels,
-                        [_gather([slot_of(v_ops[k]) for v_ops in (operands_of[v] for v in nodes)], buffers,
-                                 kinds[k] == "b") for k in range(len(kinds))])
-        for j, v in enumerate(nodes):
-            slot[v] = (out, j)
+            step = Step("map", op, lv, out, is_batched, labels, [gather([k], r == 2) for k, r in enumerate(kinds)])
+        slot_buf[idx], slot_col[idx] = out, np.arange(len(nodes))
         steps.append(step)
-    buffers[C].size = len(constants)
-    plan = Plan(buffers, steps, [slot_of(v) for v in outputs], np.array([c for c, _ in constants], dtype=float),
-                n_args, P, C)
-    plan.depends_on_params = {P} | {slot[v][0] for v in computed if on_params[v] and v in slot}
+    plan = Plan(buffers, steps, list(zip(slot_buf[out_idx].tolist(), slot_col[out_idx].tolist())),
+                np.array(g.constants, dtype=float), n_args, P, C)
+    plan.depends_on_params = {P} | set(slot_buf[g.on_params & ~leaf & ~absorbed].tolist())
     _find_layers(plan)
-    return plan
+    return plan, params
 
 
 def _find_layers(plan: Plan) -> None:

@@ -47,7 +47,7 @@ def central_differences(output: Value, inputs: list[Value], eps: float
     tape = record(output, [list(inputs)], ["x"], [n])
     kinks = [i for i, step in enumerate(tape.plan.steps) if step.op.name in KINK_OPS and step.batched]
     width = sum(b.size for b in tape.plan.buffers if b.batched) + sum(
-        len(g.slots) for step in tape.plan.steps for g in step.operands if g is not None and g.batched)
+        len(g) for step in tape.plan.steps for g in step.operands if g is not None and g.batched)
     per_chunk = max(1, CHUNK // max(width, 1))
     values, signs = [], []
     for start in range(0, 2 * n + 1, per_chunk):

@@ -33,10 +33,8 @@ be > 0, got -2.0`), with the sample's index added.
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import array_api_compat
 import numpy as np
@@ -45,7 +43,7 @@ from autobp import ops
 from autobp.batching import Plan, Step
 from autobp.engine import Value, apply, local_derivatives
 
-__all__ = ["RULES", "ArrayRule", "Arrays", "forward", "backward", "to_numpy"]
+__all__ = ["RULES", "ArrayRule", "Arrays", "forward", "backward", "all_finite", "to_numpy"]
 
 
 @dataclass(frozen=True)
@@ -147,12 +145,9 @@ class Arrays:
         return self.take(a, g.order)
 
 
-@contextmanager
-def _quiet(xp) -> Iterator[None]:
+def _quiet(xp) -> Any:
     """NumPy warns on overflow and invalid values; the replay checks the results itself."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
+    return np.errstate(all="ignore")
 
 
 def _map_forward(arr: Arrays, plan: Plan, step: Step, operands: list) -> Any:
@@ -190,6 +185,13 @@ def _affine_forward(arr: Arrays, step: Step, inv: Any, W: Any, A: Any, bat: Any,
     if bat is not None:
         z = xp.sum(xp.reshape(bat, (batch, n, step.n_batched)), axis=-1) + z
     return z
+
+
+def all_finite(arr: Arrays, flags: list) -> bool:
+    """Are all the flags True?  One reduction for a lazy library (Dask computes once), else flag by flag."""
+    if arr.lazy:
+        return bool(arr.xp.all(arr.xp.stack(flags))) if flags else True
+    return all(map(bool, flags))
 
 
 def forward(plan: Plan, arr: Arrays, inputs: list, theta: Any, batch: int, check_each: bool = False

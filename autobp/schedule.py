@@ -49,9 +49,9 @@ class _Namer:
         for u, _ in g.parts:
             buf = self.plan.buffers[u]
             if u == self.plan.params_buffer:
-                names.append(_labels([self.parameters[c].label for b, c in g.slots if b == u], "parameters"))
+                names.append(_labels([self.parameters[c].label for c in g.cols[g.bufs == u].tolist()], "parameters"))
             elif u == self.plan.constants_buffer:
-                values = sorted({float(self.plan.constants[c]) for b, c in g.slots if b == u})
+                values = sorted({float(self.plan.constants[c]) for c in g.cols[g.bufs == u].tolist()})
                 names.append(", ".join(f"{v:g}" for v in values) if len(values) <= 3 else f"{len(values)} constants")
             elif u < self.plan.n_args:
                 names.append(buf.name)

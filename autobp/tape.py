@@ -48,7 +48,7 @@ import numpy as np
 from autobp import batching
 from autobp.adjoints import Adjoints
 from autobp.engine import Value, is_grad_enabled
-from autobp.replay import Arrays, backward, forward, to_numpy
+from autobp.replay import Arrays, all_finite, backward, forward, to_numpy
 from autobp.schedule import describe, size
 
 __all__ = ["trace", "record", "Tape", "TraceError"]
@@ -105,31 +105,6 @@ def _placeholder(x: float, label: str) -> _Placeholder:
     return v
 
 
-def _walk(outputs: list[Value]) -> tuple[list[Value], dict[Value, tuple]]:
-    """Every node reachable from the outputs, children before parents, and each node's operands.
-
-    An iterative depth-first walk (no recursion): a node is listed once all of its operands are.
-    """
-    operands_of: dict[Value, tuple] = {}
-    order: list[Value] = []
-    for root in outputs:
-        if root in operands_of:
-            continue
-        operands_of[root] = root.operands
-        stack = [(root, iter(operands_of[root]))]
-        while stack:
-            node, rest = stack[-1]
-            for a in rest:
-                if type(a) is not float and a not in operands_of:
-                    operands_of[a] = a.operands
-                    stack.append((a, iter(operands_of[a])))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order, operands_of
-
-
 def _arg_names(fn: Callable, n: int) -> list[str]:
     try:
         params = [p.name for p in inspect.signature(fn).parameters.values()
@@ -179,10 +154,11 @@ def record(out: Value | Sequence[Value], args: list, names: list[str], widths: l
     for i, a in enumerate(args):
         for k, p in enumerate([a] if widths[i] is None else a):
             inputs[p] = (i, k)
-    order, operands_of = _walk(outputs)
-    params = [v for v in order if not operands_of[v] and v not in inputs]
-    plan = batching.build(order, operands_of, inputs, names, [w or 1 for w in widths], params, outputs)
+    plan, params = batching.build(outputs, inputs, names, [w or 1 for w in widths])
     return Tape(plan, params, names, widths, single)
+
+
+_NUMPY = array_api_compat.array_namespace(np.zeros(0))     # the namespace of plain NumPy arrays, looked up once
 
 
 class Tape:
@@ -219,7 +195,7 @@ class Tape:
                                     f"numbers: {e}") from None
             arrays.append(a)
         try:
-            xp = array_api_compat.array_namespace(*arrays)
+            xp = _NUMPY if all(type(a) is np.ndarray for a in arrays) else array_api_compat.array_namespace(*arrays)
         except TypeError as e:
             raise TypeError(f"tape: the arguments mix array libraries ({e})") from None
         arr = self._arrays.get(xp) or self._arrays.setdefault(xp, Arrays(self.plan, xp, arrays[0]))
@@ -258,7 +234,7 @@ class Tape:
         theta = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64)
         theta = arr.xp.asarray(theta, device=arr.device)
         vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
-        if flags and not bool(arr.xp.all(arr.xp.stack(flags))):
+        if not all_finite(arr, flags):
             forward(self.plan, arr, inputs, theta, batch, check_each=True)    # raises, naming the sample
         return arr, inputs, theta, batch, vals, saved
 

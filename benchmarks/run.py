@@ -10,6 +10,7 @@ Workloads (see benchmarks/README.md):
   W4  MLP(64, [32, 10]) relu, ½ squared error, forward + backward per sample
   W5  bytes per node of a live 10⁵-node graph (tracemalloc), and whether dropping it frees the
       memory by reference counting alone (gc disabled while checking)
+  T1–T5  autobp.trace against NumPy matrices and network.Network (traced.py)
 
 Every engine computes the same numbers; the run fails if any result disagrees.
 Times are medians over repetitions, with Python's garbage collector on (as users run).
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import engines
 import tape
+import traced
 
 clock = time.perf_counter_ns
 A, B, X0 = 1.0001, 0.0001, 1.0
@@ -310,11 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "latest.json",
                     help="where to write the results (default: %(default)s)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    ap.add_argument("--no-traced", action="store_true", help="skip the autobp.trace workloads (traced.py)")
+    ap.add_argument("--traced-only", action="store_true", help="only the autobp.trace workloads (traced.py)")
     ap.add_argument("--autobp-only", action="store_true",
                     help="time floats and autobp only, write the JSON and print no report "
                          "(the run uses it for its pure-Python column)")
     args = ap.parse_args(argv)
     quick = args.quick
+    if args.traced_only:
+        log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+        traced.report(traced.run(quick, log))
+        return 0
 
     if args.autobp_only:
         engs = [engines.Autobp()]
@@ -431,10 +439,14 @@ def main(argv: list[str] | None = None) -> int:
             w5r[eng.name] = w5(w5_engine(eng, n5), 2 * n5)
     res["W5"] = w5r
 
+    if not args.autobp_only and not args.no_traced:
+        res["traced"] = traced.run(quick, log)
     if not args.autobp_only:
         log("autobp in pure Python (a second process)")
         add_pure_python(res, pure_python_run(quick))
         report(res, quick)
+        if "traced" in res:
+            res["traced_targets"] = traced.report(res["traced"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=1, default=str))
     log(f"wrote {args.json}")
