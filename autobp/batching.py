@@ -17,6 +17,15 @@ steps run as one matrix product, z = a Wᵀ + b over the batch: the matrix form
 z^l = W^l a^(l−1) + b^l, recovered from the scalar graph (`describe` prints
 the plan with those names, and BP1–BP4 in the backward plan).
 
+Why one `sum` node per neuron.  micrograd's neuron builds z as the chain
+b + w_0·x_0 + w_1·x_1 + …, nin additions deep: level by level, one layer
+would take nin steps.  Reassociating the chain into a balanced tree would
+cut that to log₂ nin steps, but its floats are no longer the chain's (the
+additions happen in another order) and its diagram shows a tree of `+` the
+learner never wrote.  The n-ary `sum` op keeps the chain's floats bit for
+bit (it adds left to right), has nin + 1 nodes instead of 2·nin, draws as one
+`sum` node with nin + 1 inputs, and puts a whole layer one level deep.
+
 Kinds.  A node is *batched* when it depends on a traced input (one value per
 sample) and *invariant* when it depends only on parameters and constants (one
 value for the whole batch, such as an L2 penalty).  Every value lives in a
@@ -28,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 
@@ -244,7 +253,7 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     steps: list[Step] = []
     for (lv, _, is_batched, kinds, is_affine), nodes in sorted(groups.items(), key=lambda kv: kv[0][0]):
         idx = np.array(nodes)
-        op, out = g.ops[nodes[0]], len(buffers)
+        op, out = cast(Op, g.ops[nodes[0]]), len(buffers)       # a computed node's op
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
         labels = [g.nodes[i].label for i in nodes]
         at = g.start[idx][:, None]

@@ -107,10 +107,10 @@ def _engine_partials(op: ops.Op, *floats: float) -> tuple:
 
 def _by_sample(xp, like, f: Callable, op: ops.Op, arrays: list, n_results: int) -> list:
     """f(op, *floats) element by element in NumPy, for an op without an array rule; results as xp arrays."""
-    arrays = np.broadcast_arrays(*(np.asarray(to_numpy(a), dtype=float) for a in arrays))
-    results = np.empty((n_results, *arrays[0].shape))
-    for i in np.ndindex(arrays[0].shape):
-        r = f(op, *(float(a[i]) for a in arrays))
+    columns = np.broadcast_arrays(*(np.asarray(to_numpy(a), dtype=float) for a in arrays))
+    results = np.empty((n_results, *columns[0].shape))
+    for i in np.ndindex(columns[0].shape):
+        r = f(op, *(float(a[i]) for a in columns))
         results[(slice(None), *i)] = r
     device = array_api_compat.device(like)
     return [xp.asarray(r, device=device) for r in results]
@@ -155,7 +155,8 @@ def _map_forward(arr: Arrays, plan: Plan, step: Step, operands: list) -> Any:
     if rule is None:
         (out,) = _by_sample(arr.xp, operands[0], lambda op, *f: (_engine_forward(op, *f),), step.op, operands, 1)
         return out
-    if step.op is ops.POW and any(u != plan.constants_buffer for u, _ in step.operands[1].parts):
+    exponent = step.operands[1] if step.op is ops.POW else None
+    if exponent is not None and any(u != plan.constants_buffer for u, _ in exponent.parts):
         rule = _POW_VALUE_EXPONENT
     return rule.forward(arr.xp, *operands)
 
@@ -208,7 +209,7 @@ def forward(plan: Plan, arr: Arrays, inputs: list, theta: Any, batch: int, check
             elif step.kind == "sum":
                 out = _sum_forward(arr, step, operands[0], operands[1], batch)
             else:
-                out = _affine_forward(arr, step, *operands, batch)
+                out = _affine_forward(arr, step, operands[0], operands[1], operands[2], operands[3], batch)
             ok = xp.all(xp.isfinite(out))
             if check_each and not bool(ok):
                 _raise_forward(plan, arr, step, operands, out, vals, batch)

@@ -44,7 +44,10 @@ class _Namer:
         for layer, i in plan.activation_of.items():
             self.buffer_name[plan.steps[i].out] = f"a^{layer}"
 
-    def source(self, g: Gather) -> str:
+    def source(self, g: Gather | None) -> str:
+        """What `g` reads, by name ('' for no operand)."""
+        if g is None:
+            return ""
         names = []
         for u, _ in g.parts:
             buf = self.plan.buffers[u]
@@ -87,7 +90,8 @@ def describe(plan: Plan, parameters: list[Value]) -> str:
     namer = _Namer(plan, parameters, rows)
     last = max((s.layer for s in plan.steps if s.layer is not None), default=-1)
     args = ", ".join(f"{b.name} ({b.size})" for b in plan.buffers[:plan.n_args])
-    lines = [f"inputs {args}; {len(parameters)} parameters; {len(plan.constants)} constants",
+    k = len(plan.constants)
+    lines = [f"inputs {args}; {len(parameters)} parameters; {k} constant{'' if k == 1 else 's'}",
              f"forward: {scalar_ops} scalar operations in {n} steps, each one array operation over the batch",
              f"{'step':>5}  {'op':<8}{'nodes':>6}  reads"]
 

@@ -40,7 +40,7 @@ import linecache
 import numbers
 import operator
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import array_api_compat
 import numpy as np
@@ -124,7 +124,7 @@ def _example(x: object, name: str) -> tuple[Value | list[Value], int | None]:
 
     if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__len__"):
         return _placeholder(number(x, name), name), None
-    xs = [number(v, f"{name}[{k}]") for k, v in enumerate(x)]
+    xs = [number(v, f"{name}[{k}]") for k, v in enumerate(cast(Sequence[object], x))]
     if not xs:
         raise ValueError(f"trace: example {name} is an empty list")
     return [_placeholder(v, f"{name}[{k}]") for k, v in enumerate(xs)], len(xs)
@@ -136,8 +136,10 @@ def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Seq
         raise TypeError(f"trace: fn must be callable, got {type(fn).__name__}")
     if not is_grad_enabled():
         raise RuntimeError("trace: called inside no_grad(), where operations record no graph")
+    if not example_args:
+        raise TypeError("trace: give at least one example argument (it fixes the inputs' shapes)")
     names = _arg_names(fn, len(example_args))
-    args, widths = zip(*(_example(x, name) for x, name in zip(example_args, names))) if example_args else ((), ())
+    args, widths = zip(*(_example(x, name) for x, name in zip(example_args, names)))
     out = fn(*args)
     if not (isinstance(out, Value) or (isinstance(out, (list, tuple)) and out
                                        and all(isinstance(v, Value) for v in out))):
@@ -145,12 +147,12 @@ def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Seq
     return record(out, list(args), names, list(widths))
 
 
-def record(out: Value | Sequence[Value], args: list, names: list[str], widths: list[int | None]) -> Tape:
+def record(out: Value | Sequence[Value], args: list[Any], names: list[str], widths: list[int | None]) -> Tape:
     """The Tape of a graph already built: `out` (a Value or a list), its inputs `args` (one Value for an
     argument of width None, a list of Values otherwise), every other leaf a parameter."""
     single = isinstance(out, Value)
-    outputs = [out] if single else list(out)
-    inputs = {}
+    outputs: list[Value] = [out] if isinstance(out, Value) else list(out)
+    inputs: dict[Value, tuple[int, int]] = {}
     for i, a in enumerate(args):
         for k, p in enumerate([a] if widths[i] is None else a):
             inputs[p] = (i, k)
@@ -199,14 +201,14 @@ class Tape:
         except TypeError as e:
             raise TypeError(f"tape: the arguments mix array libraries ({e})") from None
         arr = self._arrays.get(xp) or self._arrays.setdefault(xp, Arrays(self.plan, xp, arrays[0]))
-        inputs, batch = [], None
+        inputs, batch = [], 0
         for i, a in enumerate(arrays):
             name, shape = self.names[i], tuple(a.shape)
             want = 1 if self.widths[i] is None else 2
             if len(shape) != want or (want == 2 and shape[1] != self.widths[i]) or shape[0] < 1:
                 raise ValueError(f"tape: argument {name!r} must have shape {self._shape(i)} like its example, "
                                  f"got {shape}")
-            if batch is not None and shape[0] != batch:
+            if i and shape[0] != batch:
                 raise ValueError(f"tape: argument {name!r} has {shape[0]} samples, the first argument {batch}")
             batch = shape[0]
             if not (xp.isdtype(a.dtype, "real floating") or xp.isdtype(a.dtype, "integral")):
@@ -229,10 +231,10 @@ class Tape:
         for p, v in zip(self.parameters, np.asarray(theta, dtype=float).tolist(), strict=True):
             p.data = v
 
-    def _run(self, batch_args: tuple, theta: np.ndarray | None) -> tuple:
+    def _run(self, batch_args: tuple, theta: Sequence[float] | np.ndarray | None) -> tuple:
         arr, inputs, batch = self._prepare(batch_args)
-        theta = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64)
-        theta = arr.xp.asarray(theta, device=arr.device)
+        values = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64)
+        theta = arr.xp.asarray(values, device=arr.device)
         vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
         if not all_finite(arr, flags):
             forward(self.plan, arr, inputs, theta, batch, check_each=True)    # raises, naming the sample
