@@ -43,7 +43,7 @@ from autobp import ops
 from autobp.batching import Plan, Step
 from autobp.engine import Value, apply, local_derivatives
 
-__all__ = ["RULES", "ArrayRule", "Arrays", "forward", "backward", "all_finite", "to_numpy"]
+__all__ = ["RULES", "ArrayRule", "Arrays", "forward", "backward", "settle", "to_numpy"]
 
 
 @dataclass(frozen=True)
@@ -188,11 +188,18 @@ def _affine_forward(arr: Arrays, step: Step, inv: Any, W: Any, A: Any, bat: Any,
     return z
 
 
-def all_finite(arr: Arrays, flags: list) -> bool:
-    """Are all the flags True?  One reduction for a lazy library (Dask computes once), else flag by flag."""
-    if arr.lazy:
-        return bool(arr.xp.all(arr.xp.stack(flags))) if flags else True
-    return all(map(bool, flags))
+def settle(arr: Arrays, results: list, flags: list) -> tuple[list, bool]:
+    """(results, are all the finiteness flags True).
+
+    With a lazy library (Dask) the results and the flags are computed in one pass and kept
+    (`dask.persist`, on the cluster's workers under dask.distributed), so checking costs no second pass.
+    """
+    if not arr.lazy:
+        return results, all(map(bool, flags))
+    import dask
+
+    *results, ok = dask.persist(*results, arr.xp.all(arr.xp.stack(flags)) if flags else True)
+    return results, bool(ok)
 
 
 def forward(plan: Plan, arr: Arrays, inputs: list, theta: Any, batch: int, check_each: bool = False

@@ -48,7 +48,7 @@ import numpy as np
 from autobp import batching
 from autobp.adjoints import Adjoints
 from autobp.engine import Value, is_grad_enabled
-from autobp.replay import Arrays, all_finite, backward, forward, to_numpy
+from autobp.replay import Arrays, backward, forward, settle, to_numpy
 from autobp.schedule import describe, size
 
 __all__ = ["trace", "record", "Tape", "TraceError"]
@@ -232,13 +232,20 @@ class Tape:
             p.data = v
 
     def _run(self, batch_args: tuple, theta: Sequence[float] | np.ndarray | None) -> tuple:
+        """The forward pass: (arrays, batch size, buffer values, gathered operands, finiteness flags)."""
         arr, inputs, batch = self._prepare(batch_args)
         values = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64)
         theta = arr.xp.asarray(values, device=arr.device)
         vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
-        if not all_finite(arr, flags):
-            forward(self.plan, arr, inputs, theta, batch, check_each=True)    # raises, naming the sample
-        return arr, inputs, theta, batch, vals, saved
+        return arr, batch, vals, saved, flags, (inputs, theta)
+
+    def _explain(self, run: tuple, sweeps: list[tuple] = ()) -> None:
+        """Raise the error behind a non-finite number: the forward pass step by step, then the sweeps."""
+        arr, batch, vals, saved, _, (inputs, theta) = run
+        forward(self.plan, arr, inputs, theta, batch, check_each=True)
+        for adjoints, seed, targets in sweeps:
+            backward(self.plan, adjoints, arr, vals, saved, seed, batch, targets, check_each=True)
+        raise OverflowError("tape: a gradient is not a finite number (a local derivative overflowed)")
 
     def _outputs(self, arr: Arrays, vals: list, batch: int) -> Any:
         xp = arr.xp
@@ -250,13 +257,16 @@ class Tape:
 
     def values(self, *batch_args: Any) -> tuple[Any, list, list]:
         """(outputs, every step's values, every step's gathered operands): the forward pass, for tools."""
-        arr, _, _, batch, vals, saved = self._run(batch_args, None)
-        return self._outputs(arr, vals, batch), vals[len(vals) - len(self.plan.steps):], saved
+        run = self._run(batch_args, None)
+        arr, batch, vals, saved, flags, _ = run
+        (out,), ok = settle(arr, [self._outputs(arr, vals, batch)], flags)
+        if not ok:
+            self._explain(run)
+        return out, vals[len(vals) - len(self.plan.steps):], saved
 
     def __call__(self, *batch_args: Any) -> Any:
         """The outputs for every sample: shape (batch,) for one output Value, (batch, m) for a list of m."""
-        arr, _, _, batch, vals, _ = self._run(batch_args, None)
-        return self._outputs(arr, vals, batch)
+        return self.values(*batch_args)[0]
 
     # -- gradients --------------------------------------------------------------
     def _single(self, what: str) -> None:
@@ -264,15 +274,19 @@ class Tape:
             raise ValueError(f"tape.{what} needs fn to return one Value per sample (a loss), "
                              f"it returns {len(self.plan.outputs)}")
 
-    def _sweep(self, wrt: str, run: tuple, seed_value: float, targets: list[int]) -> list:
-        arr, inputs, theta, batch, vals, saved = run
+    def _sweep(self, wrt: str, run: tuple, seed_value: float, targets: list[int]) -> tuple[Any, list]:
+        """(outputs, the adjoints of the `targets` buffers), both checked finite."""
+        arr, batch, vals, saved, flags, _ = run
         adjoints = self._adjoints.get(wrt) or self._adjoints.setdefault(wrt, Adjoints(self.plan, wrt))
         seed = arr.xp.full((batch, 1), seed_value, dtype=arr.xp.float64, device=arr.device)
         grads = backward(self.plan, adjoints, arr, vals, saved, seed, batch, targets)
-        if not all(g is None or bool(arr.xp.all(arr.xp.isfinite(g))) for g in grads):
-            backward(self.plan, adjoints, arr, vals, saved, seed, batch, targets, check_each=True)
-            raise OverflowError("tape: a gradient is not a finite number (a local derivative overflowed)")
-        return grads
+        present = [g for g in grads if g is not None]
+        flags = flags + [arr.xp.all(arr.xp.isfinite(g)) for g in present]
+        (out, *present), ok = settle(arr, [self._outputs(arr, vals, batch), *present], flags)
+        if not ok:
+            self._explain(run, [(adjoints, seed, targets)])
+        it = iter(present)
+        return out, [None if g is None else next(it) for g in grads]
 
     def value_and_grad(self, *batch_args: Any, reduce: str = "mean", params: Sequence[float] | None = None
                        ) -> tuple[Any, np.ndarray]:
@@ -284,10 +298,10 @@ class Tape:
         if reduce not in ("mean", "sum"):
             raise ValueError(f"tape: reduce must be 'mean' or 'sum', got {reduce!r}")
         run = self._run(batch_args, params)
-        batch = run[3]
-        (g,) = self._sweep("parameters", run, 1.0 / batch if reduce == "mean" else 1.0, [self.plan.params_buffer])
-        g = np.zeros(len(self.parameters)) if g is None else to_numpy(g).astype(float)
-        return self._outputs(run[0], run[4], batch), g
+        batch = run[1]
+        out, (g,) = self._sweep("parameters", run, 1.0 / batch if reduce == "mean" else 1.0,
+                                [self.plan.params_buffer])
+        return out, np.zeros(len(self.parameters)) if g is None else to_numpy(g).astype(float)
 
     def backward(self, *batch_args: Any, reduce: str = "mean") -> Any:
         """Add ∂(mean or sum over the batch of the output)/∂p into every captured leaf's `.grad`; return the outputs."""
@@ -300,8 +314,8 @@ class Tape:
         """Per-sample gradients of the output with respect to each input: arrays shaped like the arguments."""
         self._single("grad")
         run = self._run(batch_args, None)
-        arr, batch = run[0], run[3]
-        grads = self._sweep("inputs", run, 1.0, list(range(len(self.names))))
+        arr, batch = run[0], run[1]
+        _, grads = self._sweep("inputs", run, 1.0, list(range(len(self.names))))
         out = []
         for g, w in zip(grads, self.widths):
             if g is None:

