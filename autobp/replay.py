@@ -2,10 +2,9 @@
 
 Every array call goes through the namespace `xp` that array-api-compat gives
 for the caller's arrays (NumPy, PyTorch, Dask; CuPy and JAX untested), in
-float64.  Each op of the table has an array twin in `RULES`: its value and its
-local derivatives written with `xp`, tested against the op table entry for
-entry (tests/test_replay.py).  An op without one (a `define_op` op) is
-evaluated sample by sample through the engine itself, in NumPy.
+float64.  Each op of the table has an array twin in `autobp.array_ops.RULES`;
+an op without one (a `define_op` op) is evaluated sample by sample through
+the engine itself, in NumPy.
 
 Reverse mode over a batch.  Every step's adjoint ḡ = ∂C/∂(its outputs) is
 complete once every later step has run backward, exactly as in the scalar
@@ -33,60 +32,17 @@ be > 0, got -2.0`), with the sample's index added.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import array_api_compat
 import numpy as np
 
 from autobp import ops
+from autobp.array_ops import POW_VALUE_EXPONENT, RULES
 from autobp.batching import Plan, Step
 from autobp.engine import Value, apply, local_derivatives
 
-__all__ = ["RULES", "ArrayRule", "Arrays", "forward", "backward", "settle", "to_numpy"]
-
-
-@dataclass(frozen=True)
-class ArrayRule:
-    """An op on arrays: its value, and its local derivatives ∂out/∂input (an array or a number each)."""
-
-    forward: Callable[..., Any]      # (xp, *inputs) -> out
-    partials: Callable[..., tuple]   # (xp, out, *inputs) -> one local derivative per input
-
-
-def _sigmoid(xp, x):
-    """σ(x) = 1/(1 + e^-x) for x >= 0 and e^x/(1 + e^x) below, as ops._sigmoid: e^(±x) never overflows."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _positive(xp, x):
-    return xp.astype(x > 0, x.dtype)
-
-
-RULES: dict[ops.Op, ArrayRule] = {
-    ops.ADD: ArrayRule(lambda xp, x, y: x + y, lambda xp, out, x, y: (1.0, 1.0)),
-    ops.SUB: ArrayRule(lambda xp, x, y: x - y, lambda xp, out, x, y: (1.0, -1.0)),
-    ops.MUL: ArrayRule(lambda xp, x, y: x * y, lambda xp, out, x, y: (y, x)),
-    ops.DIV: ArrayRule(lambda xp, x, y: x / y, lambda xp, out, x, y: (1.0 / y, -out / y)),
-    # x^y; a base <= 0 under a Value exponent is refused as the engine does (nan here, then its error)
-    ops.POW: ArrayRule(lambda xp, x, y: xp.pow(x, y),
-                       lambda xp, out, x, y: (y * xp.pow(x, y - 1.0),
-                                              xp.where(x > 0, out * xp.log(xp.where(x > 0, x, 1.0)), 0.0))),
-    ops.NEG: ArrayRule(lambda xp, x: -x, lambda xp, out, x: (-1.0,)),
-    ops.EXP: ArrayRule(lambda xp, x: xp.exp(x), lambda xp, out, x: (out,)),
-    ops.LOG: ArrayRule(lambda xp, x: xp.log(x), lambda xp, out, x: (1.0 / x,)),
-    ops.TANH: ArrayRule(lambda xp, x: xp.tanh(x), lambda xp, out, x: (1.0 - out * out,)),
-    ops.SIGMOID: ArrayRule(_sigmoid, lambda xp, out, x: (out * (1.0 - out),)),
-    # maximum, not where: a nan from upstream stays nan (and is reported) instead of becoming 0
-    ops.RELU: ArrayRule(lambda xp, x: xp.maximum(x, 0.0), lambda xp, out, x: (_positive(xp, x),)),
-    ops.SQRT: ArrayRule(lambda xp, x: xp.sqrt(x), lambda xp, out, x: (0.5 / out,)),
-    ops.ABS: ArrayRule(lambda xp, x: xp.abs(x), lambda xp, out, x: (xp.sign(x),)),
-    ops.SOFTPLUS: ArrayRule(lambda xp, x: xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x))),
-                            lambda xp, out, x: (_sigmoid(xp, x),)),
-}
-# '**' with a Value exponent: the engine refuses a base <= 0 (d/dy x^y = x^y·ln x needs ln x)
-_POW_VALUE_EXPONENT = ArrayRule(lambda xp, x, y: xp.where(x > 0, xp.pow(x, y), float("nan")), RULES[ops.POW].partials)
+__all__ = ["Arrays", "forward", "backward", "settle", "to_numpy"]
 
 
 def to_numpy(a: Any) -> np.ndarray:
@@ -157,7 +113,7 @@ def _map_forward(arr: Arrays, plan: Plan, step: Step, operands: list) -> Any:
         return out
     exponent = step.operands[1] if step.op is ops.POW else None
     if exponent is not None and any(u != plan.constants_buffer for u, _ in exponent.parts):
-        rule = _POW_VALUE_EXPONENT
+        rule = POW_VALUE_EXPONENT
     return rule.forward(arr.xp, *operands)
 
 

