@@ -378,3 +378,17 @@ def test_dask_distributed_local_cluster_gives_numpys_gradients():
         out = tape.backward(Xd, Yd)
         assert isinstance(out, da.Array) and out.chunks[0] == (16, 16, 16, 16)
         close([p.grad for p in mlp.parameters()], by_numpy)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outputs_and_input_gradients_come_back_in_the_callers_library(backend):
+    mlp = MLP(3, [4, 1], activation="tanh", seed=5)
+    tape = trace(lambda x: mlp(x), [0.0, 0.0, 0.0])
+    X = np.random.default_rng(5).normal(size=(6, 3))
+    Xb = as_backend(backend, X)
+    out, (gx,) = tape(Xb), tape.grad(Xb)
+    assert type(out) is type(Xb) and type(gx) is type(Xb)
+    close(np.asarray(out), [mlp(list(x)).data for x in X])
+    for i, x in enumerate(X):
+        xs = [Value(v) for v in x]
+        close(np.asarray(gx)[i], [g.data for g in grad(mlp(xs), xs)])
