@@ -173,12 +173,11 @@ def forward(plan: Plan, arr: Arrays, inputs: list, theta: Any, batch: int, check
                 out = _sum_forward(arr, step, operands[0], operands[1], batch)
             else:
                 out = _affine_forward(arr, step, operands[0], operands[1], operands[2], operands[3], batch)
-            ok = xp.all(xp.isfinite(out))
-            if check_each and not bool(ok):
+            if check_each and not bool(xp.all(xp.isfinite(out))):
                 _raise_forward(plan, arr, step, operands, out, vals, batch)
             vals.append(out)
             saved.append(operands)
-            flags.append(ok)
+            flags.append(xp.all(xp.isfinite(out)))
     return vals, saved, flags
 
 
