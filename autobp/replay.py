@@ -287,7 +287,7 @@ def _backward(plan, pulls, arr, vals, saved, seed, batch, targets, check_each) -
 
 def _raise_backward(arr: Arrays, step: Step, operands: list, local: Any) -> None:
     """Raise the engine's error for the first non-finite local derivative of `step`."""
-    index = _first_bad(xp_broadcast(arr, local, operands))
+    index = _first_bad(_broadcast_like(arr, local, operands))
     sample, j = (index[0], index[1]) if step.batched else (None, index[0])
     floats = _node_floats(arr, step, operands, sample, j)
     try:
@@ -298,6 +298,7 @@ def _raise_backward(arr: Arrays, step: Step, operands: list, local: Any) -> None
                         f"{_where(step, sample, j)}")
 
 
-def xp_broadcast(arr: Arrays, local: Any, operands: list) -> Any:
+def _broadcast_like(arr: Arrays, local: Any, operands: list) -> Any:
+    """`local` broadcast to the shape of the step's operands (a local derivative may be a number or shared)."""
     shape = np.broadcast_shapes(*(tuple(o.shape) for o in operands if o is not None))
     return arr.xp.broadcast_to(local, shape)

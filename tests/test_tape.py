@@ -392,3 +392,18 @@ def test_outputs_and_input_gradients_come_back_in_the_callers_library(backend):
     for i, x in enumerate(X):
         xs = [Value(v) for v in x]
         close(np.asarray(gx)[i], [g.data for g in grad(mlp(xs), xs)])
+
+
+def test_sums_of_fewer_than_8_terms_and_elementwise_steps_are_the_engines_floats():
+    """NumPy adds fewer than 8 terms left to right, like the n-ary sum; from 8 on it sums pairwise (1e-16 apart)."""
+    from autobp.engine import apply
+    from autobp.ops import SUM
+    rng = np.random.default_rng(0)
+    w = Value(0.3)
+    for k in range(1, 6):                      # k products, w and x[0]: k + 2 terms
+        tape = trace(lambda x: apply(SUM, *[x[i] * x[(i + 1) % k] - x[i] / 3.0 for i in range(k)], w, x[0]),
+                     [0.0] * k)
+        X = rng.normal(size=(50, k)) * 10.0 ** rng.integers(-5, 5, size=(50, k))
+        engine = [apply(SUM, *[Value(x[i]) * x[(i + 1) % k] - x[i] / 3.0 for i in range(k)], w, x[0]).data
+                  for x in X]
+        assert tape(X).tolist() == engine
