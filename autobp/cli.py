@@ -149,7 +149,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     what, default_epochs, default_lr = TRAIN_RECIPES[args.dataset]
     epochs, lr = args.epochs or default_epochs, args.lr or default_lr
     if args.traced:
-        what += " — traced: a Value MLP's per-sample loss recorded once, replayed on each batch"
+        if args.dataset == "digits":
+            what = "64-30-10 sigmoid network as a Value MLP (Network's initial weights), batches of 10, 20% held out"
+        what += " — traced: the per-sample loss recorded once, replayed on each batch"
     print(f"{args.dataset}: {what}; {epochs} epochs, learning rate {lr:g}, seed {args.seed}")
     if args.dataset == "digits" and args.traced:
         return _train_digits_traced(args, epochs, lr)
