@@ -9,6 +9,7 @@
 """
 
 from autobp.engine import Value, define_op, grad, no_grad
+from autobp.tape import trace
 
-__all__ = ["Value", "grad", "no_grad", "define_op", "__version__"]
+__all__ = ["Value", "grad", "no_grad", "define_op", "trace", "__version__"]
 __version__ = "0.1.0"

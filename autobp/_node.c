@@ -149,7 +149,7 @@ make_node(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* apply: the common path of engine.apply                                    */
 /* ------------------------------------------------------------------------- */
 
-#define MAX_INPUTS 8
+#define ON_STACK 8       /* operands held in arrays on the C stack; more (an n-ary sum) on the heap */
 
 static PyObject *
 fall_back_to_python_apply(PyObject *const *args, Py_ssize_t nargs)
@@ -168,11 +168,21 @@ static PyObject *
 apply(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Py_ssize_t n = nargs - 1;
-    if (n < 1 || n > MAX_INPUTS || py_apply == NULL) {
+    if (n < 1 || py_apply == NULL) {
         return fall_back_to_python_apply(args, nargs);
     }
     PyObject *op = args[0];
-    PyObject *operands[MAX_INPUTS], *numbers[MAX_INPUTS];
+    PyObject *stack_operands[ON_STACK], *stack_numbers[ON_STACK];
+    PyObject **operands = stack_operands, **numbers = stack_numbers;
+    if (n > ON_STACK) {
+        operands = PyMem_New(PyObject *, n);
+        numbers = PyMem_New(PyObject *, n);
+        if (operands == NULL || numbers == NULL) {
+            PyMem_Free(operands);
+            PyMem_Free(numbers);
+            return PyErr_NoMemory();
+        }
+    }
     PyObject *result = NULL, *forward = NULL, *domain = NULL, *formulas = NULL, *variadic = NULL;
     PyObject *out = NULL, *operand_tuple = NULL, *enabled = NULL;
     PyTypeObject *cls = NULL;
@@ -245,6 +255,10 @@ python:
 done:
     for (Py_ssize_t i = 0; i < made; i++) {
         Py_DECREF(operands[i]);
+    }
+    if (operands != stack_operands) {
+        PyMem_Free(operands);
+        PyMem_Free(numbers);
     }
     Py_XDECREF(forward);
     Py_XDECREF(domain);
@@ -340,21 +354,23 @@ chain_rule_step(PyObject *node, PyObject *grads)
     double g = PyFloat_AS_DOUBLE(g_obj);
     PyObject *operands = SLOT(node, OPERANDS);
     Py_ssize_t n = PyTuple_GET_SIZE(operands);
-    if (n > MAX_INPUTS) {
-        return 0;
+    PyObject *stack_call[ON_STACK + 1];
+    PyObject **call = n > ON_STACK ? PyMem_New(PyObject *, n + 1) : stack_call;
+    if (call == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    PyObject *call[MAX_INPUTS + 1];
     call[0] = SLOT(node, DATA);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *a = PyTuple_GET_ITEM(operands, i);
         call[i + 1] = IS_NODE(a) ? SLOT(a, DATA) : a;
     }
     PyObject *partials = PyObject_GetAttr(SLOT(node, OP), s_partials);
-    if (partials == NULL) {
-        return 0;
+    PyObject *locals = partials ? PyObject_Vectorcall(partials, call, n + 1, NULL) : NULL;
+    Py_XDECREF(partials);
+    if (call != stack_call) {
+        PyMem_Free(call);
     }
-    PyObject *locals = PyObject_Vectorcall(partials, call, n + 1, NULL);
-    Py_DECREF(partials);
     if (locals == NULL) {
         return 0;
     }

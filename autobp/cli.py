@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import math
 import sys
 from pathlib import Path
@@ -49,7 +50,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for name, description in EXAMPLES.items():
             print(f"{name:<{width}}  {description}")
         return 0
-    importlib.import_module(f"autobp.demos.{args.name}").main()
+    main = importlib.import_module(f"autobp.demos.{args.name}").main
+    if args.traced:
+        if "traced" not in inspect.signature(main).parameters:
+            raise _UsageError(f"demo {args.name} has no traced mode (moons and digits do)")
+        main(traced=True)
+    else:
+        main()
     return 0
 
 
@@ -194,7 +201,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     what, default_epochs, default_lr = TRAIN_RECIPES[args.dataset]
     epochs, lr = args.epochs or default_epochs, args.lr or default_lr
+    if args.traced:
+        if args.dataset == "digits":
+            what = "64-30-10 sigmoid network as a Value MLP (Network's initial weights), batches of 10, 20% held out"
+        what += " — traced: the per-sample loss recorded once, replayed on each batch"
     print(f"{args.dataset}: {what}; {epochs} epochs, learning rate {lr:g}, seed {args.seed}")
+    if args.dataset == "digits" and args.traced:
+        return _train_digits_traced(args, epochs, lr)
     if args.dataset == "digits":
         from autobp.network import Network
 
@@ -229,7 +242,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"loss {p.loss:.4f} acc {p.accuracy:.0%}")
             bar.update()
 
-        _, history = fit(model, X, y, epochs=epochs, lr=lr, seed=args.seed, callback=on_epoch, **options)
+        _, history = fit(model, X, y, epochs=epochs, lr=lr, seed=args.seed, callback=on_epoch, traced=args.traced,
+                         **options)
     best = history.best_epoch
     if not best:
         print(f"training diverged: no epoch improved on the initial loss {history.best_loss:.6g} (the last "
@@ -238,6 +252,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"train accuracy {history.accuracy[best - 1]:.1%}, "
           f"loss {history.best_loss:.6g} (epoch {best} of {len(history.loss)} kept"
           f"{f', restart {history.restart + 1} of {len(history.restart_scores)}' if options.get('restarts') else ''})")
+    return 0
+
+
+def _train_digits_traced(args: argparse.Namespace, epochs: int, lr: float) -> int:
+    """digits --traced: the same network as a Value MLP (Network's initial weights), traced, trained by fit."""
+    import numpy as np
+
+    from autobp import datasets, trace
+    from autobp.network import Network
+    from autobp.nn import MLP
+    from autobp.train import fit
+
+    X, y = datasets.load_digits()
+    X_train, y_train, X_test, y_test = datasets.split(X, y, 0.2, seed=args.seed)
+    start = Network([64, 30, 10], seed=args.seed)
+    mlp = MLP.from_numpy(start.weights, start.biases, activation="sigmoid", output_activation="sigmoid")
+    with _progress_bar(epochs, "epoch") as bar:
+        def on_epoch(p) -> None:
+            bar.set_postfix_str(f"loss {p.loss:.4f} acc {p.accuracy:.0%}")
+            bar.update()
+
+        fit(mlp, X_train, y_train, loss="mse", epochs=epochs, lr=lr, batch_size=10, seed=args.seed,
+            callback=on_epoch, traced=True)
+    scores = np.asarray(trace(lambda x: mlp(x), [0.0] * 64)(X_test))
+    correct = int((scores.argmax(axis=1) == y_test).sum())
+    print(f"test accuracy {correct / len(y_test):.1%} ({correct} / {len(y_test)} held-out digits), "
+          f"a traced Value MLP")
     return 0
 
 
@@ -289,6 +330,8 @@ def _parser() -> argparse.ArgumentParser:
                           description="Run a worked example; without NAME, list them.")
     demo.add_argument("name", nargs="?", choices=list(EXAMPLES), metavar="NAME", help=", ".join(EXAMPLES))
     demo.add_argument("--list", action="store_true", help="list the demos")
+    demo.add_argument("--traced", action="store_true",
+                      help="moons, digits: trace the per-sample loss once and replay it on each batch (autobp.trace)")
     demo.set_defaults(run=_cmd_demo)
 
     draw = sub.add_parser("draw", help="draw an expression's graph (SVG, DOT, PNG, PDF, interactive HTML)",
@@ -347,6 +390,9 @@ def _parser() -> argparse.ArgumentParser:
         f"{name} {recipe[2]:g}" for name, recipe in TRAIN_RECIPES.items()) + ")")
     train.add_argument("--seed", type=_non_negative(int), default=0,
                        help="seed of initial weights, data and shuffling (default 0)")
+    train.add_argument("--traced", action="store_true",
+                       help="train a Value MLP whose per-sample loss is traced once and replayed on each batch "
+                            "(autobp.trace); digits: the same network as a Value MLP")
     train.set_defaults(run=_cmd_train)
     return parser
 

@@ -20,6 +20,7 @@ EXAMPLES: dict[str, str] = {
     "xor": "§4 XOR: logistic regression fails, a hidden layer succeeds; early stopping, L2, restarts",
     "digits": "§5 matrix-form BP trains a digits classifier; a Value MLP gives the same gradients",
     "moons": "§6 two moons: a 2-16-16-1 MLP with hinge loss + L2, and its decision boundary",
+    "generalize": "§7 written with scalars, run as matrices: a traced Value MLP trains like BP1–BP4 in NumPy",
 }
 
 

@@ -8,8 +8,9 @@
     (0.999329, 'a')
 
 The grammar is: names, int and float literals, `+ - * / **`, unary `-` and
-`+`, and calls of the one-input ops of the op table (`exp log tanh sigmoid
-relu sqrt abs softplus`, and ops a user added with `define_op`).  The source
+`+`, and calls of the named ops of the op table (`exp log tanh sigmoid
+relu sqrt abs softplus`, the n-ary `sum(a, b, …)`, and ops a user added with
+`define_op`), each with its number of arguments.  The source
 goes through `ast.parse` and is then *walked*, node by node, building Values
 with `engine.apply` — it is never passed to `eval`, `exec` or `compile`.
 Anything else (attribute access, subscripts, other calls, lambdas, keywords,
@@ -241,7 +242,9 @@ class _Checker:
         if node.keywords:
             raise self.refuse(node.keywords[0].value, f"{node.func.id}() takes no keyword arguments")
         op = OPS[node.func.id]
-        if len(node.args) != op.arity:
+        if op.arity is None and not node.args:          # a variadic op such as sum(a, b, c)
+            raise self.refuse(node, f"{node.func.id}() takes at least 1 argument, got 0")
+        if op.arity is not None and len(node.args) != op.arity:
             raise self.refuse(node, f"{node.func.id}() takes {op.arity} argument(s), got {len(node.args)}")
         return list(node.args)
 

@@ -3,13 +3,14 @@
 `neuron_clusters(order)` finds the neurons of any `autobp.nn.MLP` in a graph
 from its parameter labels alone (w[l][j,k], b[l][j]).  A neuron computes
 
-    z = b + w_0·x_0 + w_1·x_1 + …,   a = σ(z),
+    z = Σ(b, w_0·x_0, w_1·x_1, …),   a = σ(z),
 
 so a node belongs to neuron (l, j) when it is one of its parameters, a
-product w·x of one of its weights with a non-parameter, a `+` of two of its
-open nodes one of which is such a product, or an activation (tanh, sigmoid,
-relu) of one of its open sums, which closes it: whatever uses `a` belongs to
-the next layer or to the loss.  One pass over the graph in topological order.
+product w·x of one of its weights with a non-parameter, a `sum` (or, built by
+hand as a chain, a `+`) of its open nodes one of which is such a product, or
+an activation (tanh, sigmoid, relu) of one of its open sums, which closes it:
+whatever uses `a` belongs to the next layer or to the loss.  One pass over
+the graph in topological order.
 
 `overview(order, clusters, max_boxes)` is what the explorer draws when a
 graph is too big to draw node by node: one box per innermost cluster, one
@@ -46,8 +47,8 @@ def neuron_clusters(order: Sequence[Value]) -> dict[tuple[str, str], list[Value]
     >>> from autobp.nn import MLP
     >>> from autobp.engine import topo_order
     >>> out = MLP(2, [1], output_activation="tanh", seed=0)([1.0, 2.0])
-    >>> {k: len(v) for k, v in neuron_clusters(topo_order(out)).items()}   # w0, w1, b, 2 products, 2 sums, tanh
-    {('layer 0', 'neuron 0'): 8}
+    >>> {k: len(v) for k, v in neuron_clusters(topo_order(out)).items()}   # w0, w1, b, 2 products, the sum, tanh
+    {('layer 0', 'neuron 0'): 7}
     """
     params: dict[Value, tuple[int, int]] = {}
     for v in order:
@@ -66,11 +67,11 @@ def neuron_clusters(order: Sequence[Value]) -> dict[tuple[str, str], list[Value]
             if len(mine) == 1 and len(v.operands) == 2:        # w·x, never w·w (an L2 term)
                 owner[v] = mine[0]
                 products.add(v)
-        elif v.op == "+" and len(kids) == 2 == len(v.operands):
-            x, y = kids
-            if (x in owner and y in owner and owner[x] == owner[y] and not (closed & {x, y})
-                    and (x in products or y in products)):
-                owner[v] = owner[x]
+        elif v.op == "sum" or v.op == "+" and len(kids) == 2 == len(v.operands):
+            neurons = {owner.get(c) for c in kids}
+            if (len(kids) == len(v.operands) and len(neurons) == 1 and None not in neurons
+                    and not closed.intersection(kids) and not products.isdisjoint(kids)):
+                owner[v] = owner[kids[0]]
         elif v.op in ACTIVATIONS and len(kids) == 1:
             (z,) = kids
             if z in owner and z not in params and z not in products and z not in closed:

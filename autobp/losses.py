@@ -10,7 +10,8 @@ from __future__ import annotations
 import numbers
 from typing import Iterable, Sequence
 
-from autobp.engine import Value
+from autobp.engine import Value, apply
+from autobp.ops import SUM
 
 __all__ = ["mse_loss", "cross_entropy_loss", "hinge_loss", "l2_penalty"]
 
@@ -28,13 +29,9 @@ def _number(x: object, where: str) -> float | Value:
     return float(x)
 
 
-def _total(terms: Iterable[Value | float]) -> Value | float:
-    """Σ terms as a chain of '+' nodes starting from the first term (no `0 +` node)."""
-    it = iter(terms)
-    total = next(it)
-    for t in it:
-        total = total + t
-    return total
+def _total(terms: Sequence[Value | float]) -> Value | float:
+    """Σ terms as one n-ary 'sum' node (no `0 +` node): the chain's floats, one level deep for `autobp.trace`."""
+    return terms[0] if len(terms) == 1 else apply(SUM, *terms)
 
 
 def _as_value(x: Value | float) -> Value:
@@ -143,7 +140,8 @@ def hinge_loss(scores: Sequence, labels: Sequence) -> Value:
     C = (1/n) Σ_x max(0, 1 − y_x s_x)
 
     `scores` is a list with one score Value per sample (a one-element list is
-    also accepted); `labels` the matching −1/+1 numbers.
+    also accepted); `labels` the matching −1/+1 numbers, or Values (a label
+    traced by `autobp.trace`, one per sample of a batch) used as they are.
 
     >>> from autobp import Value
     >>> hinge_loss([Value(2.0), Value(0.5)], [1, 1]).data     # (0 + 0.5)/2
@@ -156,9 +154,11 @@ def hinge_loss(scores: Sequence, labels: Sequence) -> Value:
             if len(s) != 1:
                 raise ValueError(f"hinge_loss: one score per sample, got {len(s)}")
             s = s[0]
-        if isinstance(y, bool) or not isinstance(y, numbers.Real) or y not in (-1, 1):
-            raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y!r}")
-        margin = 1.0 - _number(s, "hinge_loss score") * float(y)
+        if not isinstance(y, Value):       # a Value label (e.g. traced by autobp.trace) is used as it is
+            if isinstance(y, bool) or not isinstance(y, numbers.Real) or y not in (-1, 1):
+                raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y!r}")
+            y = float(y)
+        margin = 1.0 - _number(s, "hinge_loss score") * y
         terms.append(_as_value(margin).relu())
     return _mean(terms, len(scores))
 

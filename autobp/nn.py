@@ -31,9 +31,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from autobp.engine import Value
+from autobp.engine import Value, apply
 from autobp.losses import cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
 from autobp.matrix import check_network   # shape checks only: matrix is numpy, never the engine
+from autobp.ops import SUM
 from autobp.optim import SGD
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS",
@@ -91,7 +92,7 @@ class Module:
 
 
 class Neuron(Module):
-    """One neuron: a = σ(z), z = b + Σ_k w_k x_k.
+    """One neuron: a = σ(z), z = b + Σ_k w_k x_k (one `sum` node).
 
     `rng` is the `random.Random` to draw the weights from (default: the global
     `random` module, as micrograd).
@@ -108,12 +109,14 @@ class Neuron(Module):
     def forward(self, x: Sequence) -> tuple[Value, Value]:
         """(z, a): the weighted input node and the activation node (the same node when linear).
 
-        z is built as the chain b + w_0 x_0 + w_1 x_1 + …: 2·nin nodes, no
-        constant wrapped in a Value.  `x` must already be floats and Values.
+        z = Σ(b, w_0·x_0, w_1·x_1, …) is one n-ary `sum` node over the bias
+        and nin products: nin + 1 nodes, no constant wrapped in a Value.  It
+        adds left to right, so z is bit-for-bit micrograd's chain
+        b + w_0 x_0 + w_1 x_1 + … (2·nin nodes, nin additions deep), while
+        every neuron of a layer stays one level deep for `autobp.trace`'s
+        batching.  `x` must already be floats and Values.
         """
-        z = self.b
-        for wk, xk in zip(self.w, x):
-            z = z + wk * xk
+        z = apply(SUM, self.b, *[wk * xk for wk, xk in zip(self.w, x)])
         return z, (z if self._sigma is None else self._sigma(z))
 
     def __call__(self, x: Sequence) -> Value:

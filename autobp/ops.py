@@ -9,6 +9,12 @@ rule.  The engine's backward, `grad`, `autobp.viz` and `autobp.explain` all read
 this table; no other module holds derivative math.
 
 `forward` raises on a bad domain with a message naming the op and the value.
+
+One op is variadic: `sum`, Σ_k x_k over any number of inputs, each with
+∂/∂x_k = 1.  `autobp.nn.Neuron` builds its weighted input z = b + Σ_k w_k·x_k
+as one `sum` node over the bias and the products, instead of micrograd's
+chain of nin two-input additions (see `autobp.tape` for why that matters).
+Its forward adds left to right, so z is bit-for-bit the chain's float.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any, Callable
 
 __all__ = [
     "Op", "OPS", "BUILTIN_OPS", "BUILTIN_NAMES", "register", "builtin",
-    "ADD", "SUB", "MUL", "DIV", "POW", "NEG",
+    "ADD", "SUB", "MUL", "DIV", "POW", "NEG", "SUM",
     "EXP", "LOG", "TANH", "SIGMOID", "RELU", "SQRT", "ABS", "SOFTPLUS",
     "value_of", "exp_", "log_", "sigmoid_", "step", "sign",
 ]
@@ -175,6 +181,16 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def _sum(*xs: float) -> float:
+    """x0 + x1 + … + xn, added left to right: the same float as the chain ((x0 + x1) + x2) + …."""
+    if not xs:
+        raise TypeError("sum: needs at least one input")
+    total = xs[0]
+    for x in xs[1:]:
+        total += x
+    return total
+
+
 # ---------------------------------------------------------------------------
 # Partials that need more than one expression.
 # ---------------------------------------------------------------------------
@@ -217,7 +233,10 @@ RELU = Op("relu", lambda x: x if x > 0 else 0.0, lambda out, x: (step(x),), ("1 
 SQRT = Op("sqrt", _sqrt, lambda out, x: (0.5 / out,), ("1/(2*sqrt(x))",))
 ABS = Op("abs", abs, lambda out, x: (sign(x),), ("sign(x)",))
 SOFTPLUS = Op("softplus", _softplus, lambda out, x: (sigmoid_(x),), ("sigmoid(x)",))
+# The n-ary sum Σ_k x_k, one node however many terms: a neuron's z = b + Σ_k w_k·x_k.  ∂/∂x_k = 1 for every k.
+SUM = Op("sum", _sum, lambda out, *xs: (1.0,) * len(xs), ("1",), variadic=True)
 
-BUILTIN_OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS, SOFTPLUS)
+BUILTIN_OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, NEG, EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS, SOFTPLUS,
+                               SUM)
 BUILTIN_NAMES: frozenset[str] = frozenset(op.name for op in BUILTIN_OPS)
 OPS: dict[str, Op] = {op.name: op for op in BUILTIN_OPS}   # every op by name: these and define_op's

@@ -9,7 +9,9 @@ The everyday craft around gradient descent, in one function:
   loss is measured; training stops after `patience` epochs without a new
   best, and the weights of the best epoch are put back;
 - random restarts: train `restarts` networks from different seeds and keep
-  the one with the best monitored loss.
+  the one with the best monitored loss;
+- a traced mode: the per-sample loss traced once and replayed on every batch
+  as array operations (`autobp.trace`), the parameters kept in an array.
 
 The monitored loss is the validation loss when there is a validation split,
 else the training loss.  Losses in the history are the data loss only (no
@@ -25,10 +27,12 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from autobp.datasets import one_hot, split
-from autobp.engine import Value, no_grad
+from autobp.engine import Value, apply, no_grad
 from autobp.losses import cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
 from autobp.nn import Module
+from autobp.ops import SUM
 from autobp.optim import SGD
+from autobp.tape import trace
 
 __all__ = ["fit", "History", "Progress", "predict", "accuracy", "LOSSES"]
 
@@ -84,7 +88,11 @@ def _data_loss(kind: str, outputs: list[list[Value]], y: np.ndarray) -> Value:
 
 def _classes(kind: str, outputs: list[list[Value]]) -> np.ndarray:
     """Predicted classes: argmax for several outputs; for one, score > 0 (hinge) or > ½ (mse)."""
-    scores = np.array([[v.data for v in o] for o in outputs])
+    return _classes_of(kind, np.array([[v.data for v in o] for o in outputs]))
+
+
+def _classes_of(kind: str, scores: np.ndarray) -> np.ndarray:
+    """`_classes` from the outputs as an array, one row per sample."""
     if scores.shape[1] > 1:
         return scores.argmax(axis=1)
     return (scores[:, 0] > (0.0 if kind == "hinge" else 0.5)).astype(np.int64)
@@ -122,7 +130,8 @@ def _check(X: np.ndarray, y: np.ndarray, loss: str, epochs: int, batch_size: int
 def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, loss: str = "mse",
         epochs: int = 100, lr: float = 0.1, momentum: float = 0.0, batch_size: int | None = None,
         l2: float = 0.0, val_fraction: float = 0.0, patience: int | None = None, restarts: int = 1,
-        seed: int = 0, callback: Callable[[Progress], None] | None = None) -> tuple[Module, History]:
+        seed: int = 0, callback: Callable[[Progress], None] | None = None,
+        traced: bool = False) -> tuple[Module, History]:
     """Train a model by mini-batch SGD; return the kept model and its history.
 
     `model` is a Module, or a function seed → Module (needed for restarts > 1;
@@ -132,6 +141,10 @@ def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, lo
     "cross_entropy" (one logit per class).  `val_fraction` > 0 holds out
     that share of the samples (seeded) for early stopping; `patience` stops a
     run after that many epochs without a better monitored loss.
+
+    `traced=True` traces the per-sample loss once (`autobp.trace`) and replays
+    it on each mini-batch as array operations: the same gradients to about
+    1e-15, the same steps, many times faster on large networks.
     """
     X, y = np.asarray(X, dtype=float), np.asarray(y)
     _check(X, y, loss, epochs, batch_size, patience, restarts)
@@ -146,7 +159,7 @@ def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, lo
         net = model if isinstance(model, Module) else model(seed + r)
         history = _train_one(net, X, y, X_val, y_val, loss, epochs, lr, momentum, batch_size, l2,
                              patience, np.random.default_rng([seed, r]),
-                             None if callback is None else lambda *a, r=r: callback(Progress(r, *a)))
+                             None if callback is None else lambda *a, r=r: callback(Progress(r, *a)), traced)
         history.restart = r
         scores.append(history.best_loss)
         if best is None or history.best_loss < best[0].best_loss:
@@ -156,31 +169,119 @@ def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, lo
     return net, history
 
 
+class _Graphs:
+    """Mini-batch SGD steps and evaluation with one Value graph per batch: the engine, as written."""
+
+    def __init__(self, net: Module, kind: str, lr: float, momentum: float, l2: float, X: np.ndarray) -> None:
+        self.net, self.kind, self.l2 = net, kind, l2
+        self.opt = SGD(net.parameters(), lr=lr, momentum=momentum)
+
+    def step(self, X: np.ndarray, y: np.ndarray) -> None:
+        objective = _data_loss(self.kind, _outputs(self.net, X), y)
+        if self.l2:
+            objective = objective + l2_penalty(self.opt.params, self.l2)
+        self.opt.zero_grad()
+        objective.backward()
+        self.opt.step()
+
+    def sync(self) -> None:
+        """The parameters live in the Values already."""
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        return _evaluate(self.net, self.kind, X, y)
+
+
+def _targets(kind: str, y: np.ndarray, n_out: int) -> np.ndarray:
+    """Per-sample targets as the traced loss reads them: ±1 (hinge), one-hot rows, or the 0/1 class (one output)."""
+    if kind == "hinge":
+        return 2.0 * y - 1.0
+    return one_hot(y, n_out) if n_out > 1 else y[:, None].astype(float)
+
+
+def _sample_loss(kind: str, model: Module) -> Callable:
+    """C_x(x, t), the per-sample loss whose batch mean is `_data_loss`, with the target t traced too."""
+    def outputs(x):
+        out = model(x)
+        return out if isinstance(out, list) else [out]
+
+    if kind == "mse":
+        return lambda x, t: mse_loss([outputs(x)], [t])
+    if kind == "hinge":
+        return lambda x, t: hinge_loss([outputs(x)[0]], [t])
+    def cross_entropy(x, t):
+        """−Σ_i t_i log softmax(z)_i for a one-hot t: logsumexp(z) − Σ_i t_i z_i, where logsumexp(z) = C(z, 0) + z_0."""
+        z = outputs(x)
+        return cross_entropy_loss(z, 0) + z[0] - apply(SUM, *(ti * zi for ti, zi in zip(t, z)))
+
+    return cross_entropy
+
+
+class _Traced:
+    """The same steps on a per-sample loss traced once (`autobp.trace`) and replayed on each batch.
+
+    The parameters live in an array during an epoch and go back into the Values at `sync`;
+    the update is `SGD`'s: v ← g (first step) or μv + g, p ← p − lr·v, with g += 2·l2·p.
+    """
+
+    def __init__(self, net: Module, kind: str, lr: float, momentum: float, l2: float, X: np.ndarray) -> None:
+        x0 = X[0].tolist()
+        first = net(x0)
+        self.n_out = len(first) if isinstance(first, list) else 1
+        self.kind, self.lr, self.momentum, self.l2 = kind, lr, momentum, l2
+        self.loss = trace(_sample_loss(kind, net), x0, _targets(kind, np.zeros(1, dtype=int), self.n_out)[0].tolist())
+        self.outputs = trace(lambda x: net(x), x0)
+        self.params = net.parameters()
+        where = {p: i for i, p in enumerate(self.params)}
+        self.at = np.array([where[p] for p in self.loss.parameters if p in where], dtype=np.int64)
+        if len(self.at) != len(self.loss.parameters):
+            raise ValueError("fit(traced=True): the loss reads Values that are not the model's parameters")
+        self.theta = np.array([p.data for p in self.params])
+        self.velocity: np.ndarray | None = None
+
+    def step(self, X: np.ndarray, y: np.ndarray) -> None:
+        _, g_tape = self.loss.value_and_grad(X, _targets(self.kind, y, self.n_out), params=self.theta[self.at])
+        g = np.zeros_like(self.theta)
+        g[self.at] = g_tape
+        if self.l2:
+            g += 2.0 * self.l2 * self.theta          # ∂(λ Σ p²)/∂p
+        if self.momentum:
+            self.velocity = g if self.velocity is None else self.momentum * self.velocity + g
+            g = self.velocity
+        self.theta = self.theta - self.lr * g
+        if not np.isfinite(self.theta).all():
+            raise OverflowError("fit: a parameter became non-finite; lower the learning rate")
+
+    def sync(self) -> None:
+        for p, v in zip(self.params, self.theta.tolist()):
+            p.data = v
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        loss = float(np.mean(self.loss(X, _targets(self.kind, y, self.n_out))))
+        scores = np.asarray(self.outputs(X)).reshape(len(X), self.n_out)
+        return loss, float((_classes_of(self.kind, scores) == y).mean())
+
+
 def _train_one(net: Module, X, y, X_val, y_val, kind, epochs, lr, momentum, batch_size, l2,
-               patience, rng, report) -> History:
+               patience, rng, report, traced) -> History:
     """One run: epochs of shuffled mini-batch steps, tracking and restoring the best weights."""
     params = net.parameters()
-    opt = SGD(params, lr=lr, momentum=momentum)
+    steps = (_Traced if traced else _Graphs)(net, kind, lr, momentum, l2, X)
     history = History()
     batch = batch_size or len(X)
-    monitored = _evaluate(net, kind, *((X_val, y_val) if X_val is not None else (X, y)))[0]
+    monitored = steps.evaluate(*((X_val, y_val) if X_val is not None else (X, y)))[0]
     best_loss, best_weights, waited = monitored, [p.data for p in params], 0
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch):
             rows = order[start:start + batch]
-            objective = _data_loss(kind, _outputs(net, X[rows]), y[rows])
-            if l2:
-                objective = objective + l2_penalty(params, l2)
-            opt.zero_grad()
-            objective.backward()
-            opt.step()
-        train_loss, train_acc = _evaluate(net, kind, X, y)
+            steps.step(X[rows], y[rows])
+        steps.sync()
+        train_loss, train_acc = steps.evaluate(X, y)
         history.loss.append(train_loss)
         history.accuracy.append(train_acc)
         val_loss = val_acc = None
         if X_val is not None:
-            val_loss, val_acc = _evaluate(net, kind, X_val, y_val)
+            val_loss, val_acc = steps.evaluate(X_val, y_val)
             history.val_loss.append(val_loss)
             history.val_accuracy.append(val_acc)
         if report:

@@ -11,6 +11,7 @@ Workloads (see benchmarks/README.md):
   W5  bytes per node of a live 10⁵-node graph (tracemalloc), and whether dropping it frees the
       memory by reference counting alone (gc disabled while checking)
   W6  the graph-reading tools: explain() on a 10⁵-node chain, backward_steps streamed over 10⁶ nodes
+  T1–T5  autobp.trace against NumPy matrices and network.Network (traced.py)
 
 Every engine computes the same numbers; the run fails if any result disagrees.
 Times are medians over repetitions, with Python's garbage collector on (as users run).
@@ -39,6 +40,7 @@ from pathlib import Path
 import engines
 import tape
 import tools
+import traced
 
 clock = time.perf_counter_ns
 A, B, X0 = 1.0001, 0.0001, 1.0
@@ -313,11 +315,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "latest.json",
                     help="where to write the results (default: %(default)s)")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    ap.add_argument("--no-traced", action="store_true", help="skip the autobp.trace workloads (traced.py)")
+    ap.add_argument("--traced-only", action="store_true", help="only the autobp.trace workloads (traced.py)")
     ap.add_argument("--autobp-only", action="store_true",
                     help="time floats and autobp only, write the JSON and print no report "
                          "(the run uses it for its pure-Python column)")
     args = ap.parse_args(argv)
     quick = args.quick
+    if args.traced_only:
+        log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+        traced.report(traced.run(quick, log))
+        return 0
 
     if args.autobp_only:
         engs = [engines.Autobp()]
@@ -438,10 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     log("W6 explain and backward_steps")
     res["W6"] = tools.w6(10**4 if quick else 10**5, 10**5 if quick else 10**6)
 
+    if not args.autobp_only and not args.no_traced:
+        res["traced"] = traced.run(quick, log)
     if not args.autobp_only:
         log("autobp in pure Python (a second process)")
         add_pure_python(res, pure_python_run(quick))
         report(res, quick)
+        if "traced" in res:
+            res["traced_targets"] = traced.report(res["traced"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=1, default=str))
     log(f"wrote {args.json}")

@@ -13,7 +13,10 @@ the MNIST IDX files on disk, the same function trains on MNIST:
 Then the same weights go into an MLP built from Values, and one backward()
 through the graph gives the gradients BP1–BP4 gave, number for number.
 
-Run: python demos/digits.py   or   autobp demo digits
+`--traced` trains the same network as a Value MLP traced once (`autobp.trace`), from the
+same initial weights and shuffles: it prints the same epochs.
+
+Run: python demos/digits.py [--traced]   or   autobp demo digits [--traced]
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 
 import numpy as np
 
-from autobp import datasets
+from autobp import datasets, trace
 from autobp.matrix import backprop
 from autobp.network import Network
 from autobp.nn import MLP, mse_loss
@@ -36,6 +39,23 @@ def train_digits(X_train, y_train, X_test, y_test, epochs: int = 30, batch: int 
     net = Network([X_train.shape[1], hidden, 10], seed=seed)
     correct = net.sgd((X_train, y_train), epochs, batch, eta, test_data=(X_test, y_test), on_epoch=on_epoch)
     return net, correct
+
+
+def train_digits_traced(X_train, y_train, X_test, y_test, epochs: int = 30, batch: int = 10, eta: float = 3.0,
+                        hidden: int = 30, seed: int = 0, on_epoch=None) -> tuple[MLP, list[int]]:
+    """The same program on a Value MLP traced once (`autobp.trace`): Network's start, shuffles and schedule."""
+    from autobp.demos.generalize import train_traced, traced_mlp
+
+    net = Network([X_train.shape[1], hidden, 10], seed=seed)     # its initial weights and its shuffling generator
+    mlp, tape = traced_mlp(net)
+    outputs = trace(lambda x: mlp(x), [0.0] * X_train.shape[1])
+    Y, correct = datasets.one_hot(y_train, 10), []
+    for epoch in range(epochs):
+        train_traced(tape, X_train, Y, 1, batch, eta, net.rng)
+        correct.append(int((np.asarray(outputs(X_test)).argmax(axis=1) == y_test).sum()))
+        if on_epoch is not None:
+            on_epoch(epoch, correct[-1], len(y_test))
+    return mlp, correct
 
 
 def held_out_digits(seed: int = 0):
@@ -58,17 +78,24 @@ def gradients_both_ways(net: Network, X: np.ndarray, y: np.ndarray):
     return engine, [*nabla_w, *nabla_b]
 
 
-def main() -> None:
-    """Train on the 8×8 digits, printing correct predictions per epoch, then compare gradients."""
+def main(traced: bool = False) -> None:
+    """Train on the 8×8 digits, printing correct predictions per epoch, then compare gradients.
+
+    traced=True trains the same network as a Value MLP traced once and replayed on each batch.
+    """
     try:
         X_train, y_train, X_test, y_test = held_out_digits()
     except ImportError as e:
         sys.exit(f"digits demo: {e}")
     print(f"8×8 digits: {len(y_train)} training and {len(y_test)} held-out images; "
-          "Network([64, 30, 10]), 30 epochs, batches of 10, η = 3.0")
+          f"{'a traced Value MLP' if traced else 'Network'}([64, 30, 10]), 30 epochs, batches of 10, η = 3.0")
     start = time.perf_counter()
-    net, _ = train_digits(X_train, y_train, X_test, y_test,
-                          on_epoch=lambda epoch, correct, total: print(f"Epoch {epoch}: {correct} / {total}"))
+    show = lambda epoch, correct, total: print(f"Epoch {epoch}: {correct} / {total}")   # noqa: E731
+    if traced:
+        _, correct = train_digits_traced(X_train, y_train, X_test, y_test, on_epoch=show)
+        print(f"held-out accuracy {correct[-1] / len(y_test):.1%} after {time.perf_counter() - start:.1f} s")
+        return
+    net, _ = train_digits(X_train, y_train, X_test, y_test, on_epoch=show)
     print(f"held-out accuracy {net.evaluate(X_test, y_test) / len(y_test):.1%} "
           f"after {time.perf_counter() - start:.1f} s")
 
@@ -81,4 +108,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+    raise SystemExit(run_main(lambda: main(traced="--traced" in sys.argv[1:])))

@@ -22,6 +22,9 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
+from autobp.engine import apply
+from autobp.ops import OPS
+
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
@@ -48,6 +51,7 @@ MATH: dict[str, Callable[..., float]] = {
     "sqrt": lambda x: x ** 0.5,
     "abs": lambda x: x if x >= 0 else -x,
     "softplus": lambda x: math.log1p(math.exp(x)) if x < 30 else x + math.log1p(math.exp(-x)),
+    "sum": lambda *xs: math.fsum(xs),
 }
 
 # autobp through its public surface: operators and methods, constants on either side.
@@ -55,6 +59,7 @@ AUTOBP: dict[str, Callable] = {
     **ARITHMETIC,
     **{name: (lambda name: lambda x: getattr(x, name)())(name)
        for name in ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt", "softplus")},
+    "sum": lambda *xs: apply(OPS["sum"], *xs),
 }
 
 BOUND = 30.0          # magnitudes above this are squashed by log(t·t + 1)
@@ -120,7 +125,7 @@ class _Builder:
 UNARY = ("neg", "exp", "tanh", "sigmoid", "relu", "abs", "softplus")
 # One way of applying each op with a safe input; every built-in op appears.
 SHAPES = ("binary", "twice", "const_left", "const_right", "log_exp", "log_softplus", "log_square",
-          "sqrt", "div", "div_const", "pow_int", "pow_real", "pow_value", "pow_const_base", *UNARY)
+          "sqrt", "div", "div_const", "pow_int", "pow_real", "pow_value", "pow_const_base", "sum", *UNARY)
 
 
 @st.composite
@@ -166,6 +171,8 @@ def programs(draw, max_inputs: int = 4, max_steps: int = 14) -> Program:
             out = b.add("**", b.square_plus(t, 1.0), pick())
         elif shape == "pow_const_base":             # constant base, Value exponent
             out = b.add("**", ("const", draw(positive)), t)
+        elif shape == "sum":                        # the n-ary sum, with a repeated node and a constant
+            out = b.add("sum", t, pick(), t, ("const", draw(finite)), pick())
         else:                                       # one of UNARY, on any usable node
             out = b.add(shape, t)
         b.squash(out)

@@ -201,3 +201,12 @@ def test_cli_train_draws_a_progress_bar_on_a_terminal():
     os.close(master)
     assert result.returncode == 0
     assert b"epoch/s" in shown and b"/400 [" in shown     # 100 epochs × 4 restarts
+
+
+def test_cli_train_and_demo_traced():
+    result = autobp("train", "moons", "--traced", "--epochs", "20")
+    assert result.returncode == 0, result.stderr
+    assert "traced" in result.stdout and "accuracy" in result.stdout
+    assert_usage_error(autobp("demo", "neuron", "--traced"))
+    result = autobp("demo", "moons", "--traced")
+    assert result.returncode == 0 and "after 100 steps: training accuracy 100%" in result.stdout

@@ -73,9 +73,18 @@ def test_moons_without_matplotlib_says_so_before_training(hide_package, monkeypa
 
 def test_moons_suggests_a_plot_command_that_works_outside_a_clone(monkeypatch, capsys):
     one_step = demo.train
-    monkeypatch.setattr(demo, "train", lambda: one_step(steps=1))
+    monkeypatch.setattr(demo, "train", lambda **options: one_step(steps=1, **options))
     demo.main()
     hint = capsys.readouterr().out.splitlines()[-1]
     assert "demos/moons.py" not in hint
     module = re.search(r"python -m ([\w.]+) moons\.png", hint).group(1)
     assert module == demo.__name__ == "autobp.demos.moons"      # the installed package's module
+
+def test_moons_traced_takes_the_same_steps():
+    """demo moons --traced: one tape replayed on the batch; the same losses, accuracies and weights."""
+    graphs, history = demo.train(steps=8)
+    traced, traced_history = demo.train(steps=8, traced=True)
+    np.testing.assert_allclose([h[1] for h in traced_history], [h[1] for h in history], rtol=1e-12)
+    assert [h[2] for h in traced_history] == [h[2] for h in history]
+    for a, b in zip(traced.to_numpy()[0] + traced.to_numpy()[1], graphs.to_numpy()[0] + graphs.to_numpy()[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -218,3 +218,14 @@ def test_engine_pickles_leaves_and_refuses_graphs_clearly():
     with pytest.raises(TypeError, match="user op 't_cube_pickle'"):
         pickle.dumps(cube.op)
     assert copy.deepcopy(y).op_record is ops.MUL                  # copies share the table entry
+
+def test_value_subclass_operands_take_the_operator_path_with_its_checks():
+    """A Value subclass (autobp.tape's placeholders) is an operand like a Value, '**' still checks its base."""
+    class Sub(Value):
+        __slots__ = ()
+
+    s = Value(2.0)
+    s.__class__ = Sub
+    assert (Value(3.0) * s).data == 6.0 and (1.0 - s).data == -1.0 and (s ** s).data == 4.0
+    with pytest.raises(ValueError, match="base must be > 0"):
+        Value(-1.0) ** s

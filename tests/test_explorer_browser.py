@@ -268,7 +268,7 @@ def test_browser_a_5000_node_graph_opens_and_steps_in_under_2_seconds(open_page,
         for i in range(4999):
             root = root * 0.999 if i % 2 else root + 0.001
     else:
-        root = _mlp(7)                                       # a 2-16-16-1 MLP on seven samples
+        root = _mlp(12)                                      # a 2-16-16-1 MLP on twelve samples
     n = len(topo_order(root))
     assert 4500 <= n <= 5500
     o, seconds = _open_big(open_page, root)

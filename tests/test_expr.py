@@ -71,6 +71,13 @@ def test_expr_calls_user_defined_ops():
     assert _value("expr_cube(a)") == 8.0
 
 
+def test_expr_calls_the_variadic_sum():
+    out, leaves = parse("sum(a, b*c, 2)").evaluate({"a": 1, "b": 2, "c": 3})
+    assert (out.op, out.data, len(out.operands)) == ("sum", 9.0, 3)
+    out.backward()
+    assert [leaves[n].grad for n in "abc"] == [1.0, 3.0, 2.0]
+
+
 @pytest.mark.parametrize("source, message, caret", [
     ("__import__('os')", "cannot call '__import__'", "^^^^^^^^^^"),
     ("a.__class__", "attribute access ('.__class__')", " ^^^^^^^^^^"),
@@ -82,6 +89,7 @@ def test_expr_calls_user_defined_ops():
     ("a[0]", "subscripts are not allowed", "^^^^"),
     ("exp(a, b)", "takes 1 argument", "^" * 9),
     ("exp(x=a)", "no keyword arguments", "      ^"),
+    ("sum()", "takes at least 1 argument", "^" * 5),
     ("'abc'", "only numbers", "^^^^^"),
     ("True + a", "only numbers", "^^^^"),
     ("a // b", "operator '//'", "  ^^"),

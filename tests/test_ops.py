@@ -25,6 +25,7 @@ DOMAINS: dict[str, list[tuple[float, ...]]] = {
     "sqrt": [(0.09,), (2.0,), (16.0,)],
     "abs": [(1.7,), (-0.4,)],
     "softplus": [(0.0,), (2.5,), (-4.0,)],
+    "sum": [(1.5,), (1.5, -2.25), (0.1, 0.2, 0.3), (10.0, 1e-3, -4.0, 2.5)],     # variadic: any number of inputs
 }
 
 CASES = [(name, x) for name in OPS for x in DOMAINS.get(name, [()])]
@@ -40,10 +41,11 @@ def test_every_op_has_a_domain_and_a_closed_form():
 def test_op_one_partial_per_formula(name):
     op = OPS[name]
     for x in DOMAINS[name]:
-        assert len(x) == op.arity
+        assert op.arity in (len(x), None)
         out = op.forward(*x)
-        assert len(op.partials(out, *x)) == op.arity == len(op.formulas)
-        assert len(op.partials(Value(out), *map(Value, x))) == op.arity
+        assert len(op.partials(out, *x)) == len(x)
+        assert len(op.partials(Value(out), *map(Value, x))) == len(x)
+        assert [op.formula(k) for k in range(len(x))] == list(op.formulas) * (len(x) if op.variadic else 1)
         assert all(isinstance(f, str) and f for f in op.formulas)
 
 
@@ -102,3 +104,22 @@ def test_relu_gradient_either_side_of_zero(x, slope):
     v = Value(x)
     v.relu().backward()
     assert v.grad == slope
+
+
+def test_sum_adds_left_to_right_like_the_chain():
+    """Σ(x0, x1, …) is bit-for-bit ((x0 + x1) + x2) + …, so a neuron built with it keeps the chain's floats."""
+    xs = [0.1, 0.2, 0.3, 1e16, -1e16, 0.7]
+    chain = xs[0]
+    for x in xs[1:]:
+        chain = chain + x
+    leaves = [Value(x) for x in xs]
+    out = apply(OPS["sum"], *leaves)
+    assert out.data == chain and out.data != sum(sorted(xs))
+    out.backward()
+    assert [v.grad for v in leaves] == [1.0] * len(xs)
+    assert OPS["sum"].arity is None and out.children == tuple(leaves)
+
+
+def test_sum_needs_an_input():
+    with pytest.raises(TypeError, match="sum: needs at least one input"):
+        apply(OPS["sum"])

@@ -1,6 +1,7 @@
 """The README's examples print what the README says they print.
 
-- Every ```python block runs (in a temporary directory, in a fresh namespace).
+- The ```python blocks of one section (a `## ` heading) run in order in one namespace, in a temporary
+  directory, as a reader would paste them one after the other.
 - A ```python block followed directly by a bare ``` block prints exactly that block.
 - A ```bash block holding one `autobp …` command, followed directly by a bare ``` block, prints that block.
 - In a bare ``` block, each `$ autobp …` line is run and followed by exactly what it prints.
@@ -12,6 +13,7 @@ import contextlib
 import io
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,56 +21,67 @@ import pytest
 from autobp.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+TEXT = README.read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.M | re.S)
 
 
-def _blocks() -> list[tuple[str, str, int]]:
-    """(language, text, line number) of every fenced block, in order."""
-    text = README.read_text(encoding="utf-8")
-    return [(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1) for m in FENCE.finditer(text)]
+@dataclass
+class Block:
+    language: str
+    text: str
+    line: int              # of the opening fence
+    end: int               # of the closing fence
+    section: str           # the `## ` heading above it
+    output: str | None = None    # the bare block right after it, if only blank lines lie between
 
 
-def _followed_by_output(blocks, i: int) -> str | None:
-    """The bare block right after block i (only blank lines between them), if there is one."""
-    if i + 1 == len(blocks):
-        return None
-    text = README.read_text(encoding="utf-8").splitlines()
-    lang, body, start = blocks[i]
-    end = start + body.count("\n") + 1              # the closing fence's line
-    nxt_lang, nxt_body, nxt_start = blocks[i + 1]
-    between = text[end:nxt_start - 1]
-    return nxt_body if nxt_lang == "" and all(not line.strip() for line in between) else None
+def _blocks() -> list[Block]:
+    """Every fenced block, in order, each with the bare block that follows it."""
+    lines = TEXT.splitlines()
+    blocks = []
+    for m in FENCE.finditer(TEXT):
+        line = TEXT.count("\n", 0, m.start()) + 1
+        heading = next((lines[k] for k in range(line - 1, -1, -1) if lines[k].startswith("## ")), "")
+        blocks.append(Block(m.group(1), m.group(2), line, line + m.group(2).count("\n") + 1, heading[3:]))
+    for block, after in zip(blocks, blocks[1:]):
+        if after.language == "" and not any(s.strip() for s in lines[block.end:after.line - 1]):
+            block.output = after.text
+    return blocks
 
 
-def _python_cases():
-    blocks = _blocks()
-    return [pytest.param(body, _followed_by_output(blocks, i), id=f"line{line}")
-            for i, (lang, body, line) in enumerate(blocks) if lang == "python"]
+def _sections() -> list:
+    """The Python blocks of each section, as one case per section."""
+    by_section: dict[str, list[Block]] = {}
+    for b in _blocks():
+        if b.language == "python":
+            by_section.setdefault(b.section, []).append(b)
+    return [pytest.param(blocks, id=name or "top") for name, blocks in by_section.items()]
 
 
-def _command_cases():
+def _command_cases() -> list:
     """(command, expected output) for `$ autobp` lines and for ```bash blocks with printed output."""
-    blocks, cases = _blocks(), []
-    for i, (lang, body, line) in enumerate(blocks):
-        if lang == "bash" and body.strip().startswith("autobp ") and "\n" not in body.strip():
-            expected = _followed_by_output(blocks, i)
-            if expected is not None:
-                cases.append(pytest.param(body.strip(), expected, id=f"line{line}"))
-        elif lang == "" and body.startswith("$ autobp "):
-            for k, chunk in enumerate(re.split(r"^\$ ", body, flags=re.M)[1:]):
+    cases = []
+    for b in _blocks():
+        if b.language == "bash" and b.text.strip().startswith("autobp ") and "\n" not in b.text.strip():
+            if b.output is not None:
+                cases.append(pytest.param(b.text.strip(), b.output, id=f"line{b.line}"))
+        elif b.language == "" and b.text.startswith("$ autobp "):
+            for k, chunk in enumerate(re.split(r"^\$ ", b.text, flags=re.M)[1:]):
                 command, _, expected = chunk.partition("\n")
-                cases.append(pytest.param(command, expected, id=f"line{line}-{k}"))
+                cases.append(pytest.param(command, expected, id=f"line{b.line}-{k}"))
     return cases
 
 
-@pytest.mark.parametrize("code, expected", _python_cases())
-def test_readme_python_block_runs_and_prints_what_follows_it(code, expected, tmp_path, monkeypatch):
+@pytest.mark.parametrize("blocks", _sections())
+def test_readme_python_blocks_run_and_print_what_follows_them(blocks, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
-    if expected is not None:
-        assert out.getvalue() == expected
+    namespace = {"__name__": "__readme__"}
+    for block in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile("\n" * (block.line) + block.text, str(README), "exec"), namespace)
+        if block.output is not None:
+            assert out.getvalue() == block.output, f"README.md line {block.line}"
 
 
 @pytest.mark.parametrize("command, expected", _command_cases())
@@ -83,5 +96,6 @@ def test_readme_command_prints_what_follows_it(command, expected, tmp_path, monk
 
 def test_readme_has_checked_examples():
     """The harness found what it is meant to check (a parsing slip must not make every case vanish)."""
-    assert len(_python_cases()) >= 4 and len(_command_cases()) >= 2
-    assert sum(expected is not None for _, expected in (c.values for c in _python_cases())) >= 2
+    python = [b for b in _blocks() if b.language == "python"]
+    assert len(python) >= 8 and sum(b.output is not None for b in python) >= 5
+    assert len(_command_cases()) >= 3

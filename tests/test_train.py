@@ -124,3 +124,25 @@ def test_fit_rejects_bad_arguments(kwargs, message):
 def test_fit_rejects_mismatched_data():
     with pytest.raises(ValueError, match="n_samples"):
         fit(MLP(2, [1], seed=0), np.zeros((4, 2)), np.zeros(3))
+
+
+@pytest.mark.parametrize("kind, out_act, n_out, options", [
+    ("mse", "sigmoid", 1, dict(momentum=0.9, l2=0.01, batch_size=3)),
+    ("mse", None, 3, dict(batch_size=4, val_fraction=0.25, patience=2)),
+    ("hinge", None, 1, dict(l2=1e-3)),
+    ("cross_entropy", None, 3, dict(momentum=0.5, batch_size=5)),
+])
+def test_fit_traced_takes_the_same_steps_as_the_graphs(kind, out_act, n_out, options):
+    """traced=True replays one traced per-sample loss on every mini-batch: same history, same weights."""
+    X, y = datasets.blobs(24, centers=max(n_out, 2), seed=4)
+    runs = []
+    for traced in (False, True):
+        net = MLP(2, [5, n_out], activation="tanh", output_activation=out_act, seed=6)
+        seen = []
+        _, history = fit(net, X, y, loss=kind, epochs=6, lr=0.2, seed=1, traced=traced,
+                         callback=lambda p: seen.append(p), **options)
+        runs.append((_flat(net), history, seen))
+    (w0, h0, p0), (w1, h1, p1) = runs
+    np.testing.assert_allclose(w1, w0, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h1.loss, h0.loss, rtol=1e-10)
+    assert h1.accuracy == h0.accuracy and h1.best_epoch == h0.best_epoch and len(p1) == len(p0)

@@ -1,0 +1,311 @@
+"""Operation batching: a recorded scalar graph grouped into array steps, one array operation per step.
+
+A traced graph (see `autobp.tape`) holds one node per scalar operation of one
+sample.  Replayed over a batch node by node, it would cost one array call per
+node.  As DyNet's on-the-fly operation batching (Neubig, Goldberg and Dyer
+2017) and TensorFlow Fold's dynamic batching (Looks et al. 2017) do, the
+plan groups the nodes that can run together — the same op, the same depth
+(so no dependency between them), operands of the same kinds — into one step:
+
+    level(node) = 1 + max(level(operand)),   leaves at level 0
+
+For an MLP layer written with scalars, z_j = b_j + Σ_k w_jk·a_k (one n-ary
+`sum` node per neuron, see `autobp.nn.Neuron`) and a_j = σ(z_j), the levels
+give three steps: every product w_jk·a_k of the layer, one sum per neuron,
+one activation.  When every product is read by its sum alone, the first two
+steps run as one matrix product, z = a Wᵀ + b over the batch: the matrix form
+z^l = W^l a^(l−1) + b^l, recovered from the scalar graph (`describe` prints
+the plan with those names, and BP1–BP4 in the backward plan).
+
+Why one `sum` node per neuron.  micrograd's neuron builds z as the chain
+b + w_0·x_0 + w_1·x_1 + …, nin additions deep: level by level, one layer
+would take nin steps.  Reassociating the chain into a balanced tree would
+cut that to log₂ nin steps, but its floats are no longer the chain's (the
+additions happen in another order) and its diagram shows a tree of `+` the
+learner never wrote.  The n-ary `sum` op keeps the chain's floats bit for
+bit (it adds left to right), has nin + 1 nodes instead of 2·nin, draws as one
+`sum` node with nin + 1 inputs, and puts a whole layer one level deep.
+
+Kinds.  A node is *batched* when it depends on a traced input (one value per
+sample) and *invariant* when it depends only on parameters and constants (one
+value for the whole batch, such as an L2 penalty).  Every value lives in a
+buffer: one per input argument (batch × width), the parameters, the constants,
+and one per step.  A `Gather` collects a step's operand from those buffers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence, cast
+
+import numpy as np
+
+from autobp.engine import Value
+from autobp.ops import MUL, SUM, Op
+
+__all__ = ["Buffer", "Gather", "Step", "Plan", "build", "PARAMS", "CONSTANTS"]
+
+Slot = tuple[int, int]          # (buffer, column)
+PARAMS, CONSTANTS = "parameters", "constants"
+
+
+@dataclass
+class Buffer:
+    """Where a set of values lives: an input argument, the parameters, the constants, or a step's results."""
+
+    name: str
+    batched: bool               # one row per sample (else one value for the batch)
+    size: int
+
+
+@dataclass
+class Gather:
+    """One operand of a step: columns taken from some buffers, concatenated, then put in the step's order."""
+
+    parts: list[tuple[int, np.ndarray | None]]   # (buffer, its columns; None: the whole buffer in order)
+    order: np.ndarray | None                     # positions in the concatenation, in step order (None: as is)
+    batched: bool
+    bufs: np.ndarray                             # the same, value by value: buffer and column
+    cols: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.bufs)
+
+
+@dataclass
+class Step:
+    """One array operation over a group of nodes.
+
+    kind "map": `op` applied elementwise, operands[k] is input k of every node.
+    kind "sum": n-ary sums of `width` terms each; operands = [invariant terms, batched terms]
+      (flattened node-major, either may be None) and `term_order` puts the terms back in operand order.
+    kind "affine": sums of products w·a that only that sum reads (w shared by the batch, a not), and of
+      other terms: z_j = Σ(terms) + Σ_k W_jk·A_jk, operands = [invariant terms or None, W, A, batched
+      terms or None]; `shared` when every sum reads the same A_k: the products are the matrix product A Wᵀ.
+    """
+
+    kind: str
+    op: Op
+    level: int
+    out: int                   # the buffer of its results
+    batched: bool
+    labels: list[str]
+    operands: list[Gather | None]
+    width: int = 0             # terms per sum (sum), products per sum (affine)
+    n_invariant: int = 0       # invariant terms per sum (sum, affine)
+    n_batched: int = 0         # batched terms per sum that are not fused products (affine)
+    term_order: np.ndarray | None = None
+    shared: bool = False
+    layer: int | None = None   # for describe: the matrix layer this step belongs to
+
+
+@dataclass
+class Plan:
+    """The batched program of a traced graph."""
+
+    buffers: list[Buffer]
+    steps: list[Step]
+    outputs: list[Slot]
+    constants: np.ndarray
+    n_args: int
+    params_buffer: int
+    constants_buffer: int
+    depends_on_params: set[int] = field(default_factory=set)   # buffers with a node that depends on a parameter
+    activation_of: dict[int, int] = field(default_factory=dict)  # layer -> step index of its activation
+
+
+def _gather(bufs: np.ndarray, cols: np.ndarray, buffers: list[Buffer], batched: bool) -> Gather:
+    """The Gather that collects (bufs[i], cols[i]) in order: one take per buffer read, then at most one reordering."""
+    bufs, cols = bufs.reshape(-1), cols.reshape(-1)
+    parts, positions = [], []
+    for u in np.unique(bufs).tolist():
+        where = np.flatnonzero(bufs == u)
+        mine = cols[where]
+        whole = len(mine) == buffers[u].size and bool((mine == np.arange(len(mine))).all())
+        parts.append((u, None if whole else mine))
+        positions.append(where)
+    at = np.concatenate(positions)
+    order = None if bool((at == np.arange(len(at))).all()) else np.argsort(at, kind="stable")
+    return Gather(parts, order, batched, bufs, cols)
+
+
+@dataclass
+class _Graph:
+    """A recorded graph as arrays: node i's op, operands args[start[i]:start[i+1]] (a node's index, or −1 − k
+    for constant k), depth, and whether it depends on an input (batched) or on a parameter."""
+
+    nodes: list[Value]
+    ops: list[Op | None]
+    start: np.ndarray
+    args: np.ndarray
+    level: np.ndarray
+    batched: np.ndarray
+    on_params: np.ndarray
+    constants: list[float]
+    index: dict[Value, int]
+
+
+def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
+    """Every node reachable from the outputs, children before parents, in one pass (iterative, depth first).
+
+    Each node is recorded once all its operands are, as `info` = 4·level + 2·batched + on_params.
+    """
+    index: dict[Value, int] = {}
+    nodes: list[Value] = []
+    ops: list[Op | None] = []
+    info: list[int] = []
+    args: list[int] = []
+    start = [0]
+    constants: dict[tuple[float, float], int] = {}
+    add_node, add_op, add_info, add_arg, add_start = nodes.append, ops.append, info.append, args.append, start.append
+    for root in outputs:
+        if root in index:
+            continue
+        stack = [(root, root.operands, iter(root.operands))]
+        while stack:
+            node, node_ops, rest = stack[-1]
+            for a in rest:
+                if type(a) is not float and a not in index:
+                    a_ops = a.operands
+                    if a_ops:
+                        stack.append((a, a_ops, iter(a_ops)))
+                        break
+                    index[a] = len(nodes)          # a leaf: an input (batched) or a parameter
+                    add_node(a), add_op(None), add_start(len(args)), add_info(2 if a in inputs else 1)
+            else:
+                stack.pop()
+                top, flags = -4, 0
+                for a in node_ops:
+                    if type(a) is float:
+                        key = (a, math.copysign(1.0, a))      # 0.0 and -0.0 are different constants
+                        add_arg(-1 - constants.setdefault(key, len(constants)))
+                        continue
+                    j = index[a]
+                    add_arg(j)
+                    x = info[j]
+                    if x > top:
+                        top = x
+                    flags |= x
+                index[node] = len(nodes)
+                add_node(node), add_start(len(args))
+                if node_ops:
+                    add_op(node.op_record), add_info(((top >> 2) + 1 << 2) | (flags & 3))
+                else:                              # an output that is itself a leaf
+                    add_op(None), add_info(2 if node in inputs else 1)
+    code = np.array(info)
+    return _Graph(nodes, ops, np.array(start), np.array(args, dtype=np.int64), code >> 2, (code & 2) > 0,
+                  (code & 1) > 0, [c for c, _ in constants], index)
+
+
+def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[str],
+          arg_widths: Sequence[int]) -> tuple[Plan, list[Value]]:
+    """The plan of the graph of `outputs` (see the module docstring), and its parameters (the leaves not in
+    `inputs`), in the order the plan reads them."""
+    g = _walk(outputs, inputs)
+    N, n_args = len(g.nodes), len(arg_widths)
+    P, C = n_args, n_args + 1
+    leaf = np.array([op is None for op in g.ops], dtype=bool)
+    param_idx = np.flatnonzero(leaf & ~g.batched)
+    params = [g.nodes[i] for i in param_idx.tolist()]
+    buffers = [Buffer(name, True, w) for name, w in zip(arg_names, arg_widths)]
+    buffers += [Buffer(PARAMS, False, len(params)), Buffer(CONSTANTS, False, len(g.constants))]
+    slot_buf, slot_col = np.full(N, -1, dtype=np.int64), np.full(N, -1, dtype=np.int64)
+    slot_buf[param_idx], slot_col[param_idx] = P, np.arange(len(params))
+    for v, (u, k) in inputs.items():
+        if v in g.index:
+            slot_buf[g.index[v]], slot_col[g.index[v]] = u, k
+
+    # uses, and the products to fuse: w·a (one factor batched) read once, by a batched sum, not an output
+    var = g.args >= 0
+    out_idx = np.array([g.index[v] for v in outputs])
+    uses = np.bincount(g.args[var], minlength=N)
+    np.add.at(uses, out_idx, 1)
+    owner = np.repeat(np.arange(N), np.diff(g.start))
+    reader = np.full(N, -1)
+    reader[g.args[var]] = owner[var]
+    arg_batched = np.where(var, g.batched[np.maximum(g.args, 0)], False)
+    binary = np.diff(g.start) == 2
+    first = np.where(binary, g.start[:-1], 0)
+    padded = np.append(arg_batched, [False, False])         # so first + 1 is an index even where unused
+    mul = np.array([op is MUL for op in g.ops], dtype=bool) & binary
+    is_sum = np.array([op is SUM for op in g.ops], dtype=bool)
+    absorbed = (mul & g.batched & (uses == 1) & (padded[first] != padded[first + 1]) & (reader >= 0)
+                & is_sum[reader])
+    absorbed[out_idx] = False
+    fused = np.zeros(N, dtype=bool)
+    fused[reader[absorbed]] = True
+    # the role of every operand: constant, invariant, batched, or a fused product
+    role = np.where(~var, 0, np.where(absorbed[np.maximum(g.args, 0)], 3, np.where(arg_batched, 2, 1)))
+    roles = role.astype(np.uint8).tobytes()
+
+    groups: dict[tuple, list[int]] = {}
+    starts, levels, bat, fus = g.start.tolist(), g.level.tolist(), g.batched.tolist(), fused.tolist()
+    for i in np.flatnonzero(~leaf & ~absorbed).tolist():
+        key = (levels[i], id(g.ops[i]), bat[i], roles[starts[i]:starts[i + 1]], fus[i])
+        groups.setdefault(key, []).append(i)
+
+    def operand_slots(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(buffer, column) of the operands at these positions of g.args."""
+        a = g.args[positions]
+        return np.where(a >= 0, slot_buf[np.maximum(a, 0)], C), np.where(a >= 0, slot_col[np.maximum(a, 0)], -1 - a)
+
+    steps: list[Step] = []
+    for (lv, _, is_batched, kinds, is_affine), nodes in sorted(groups.items(), key=lambda kv: kv[0][0]):
+        idx = np.array(nodes)
+        op, out = cast(Op, g.ops[nodes[0]]), len(buffers)       # a computed node's op
+        buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
+        labels = [g.nodes[i].label for i in nodes]
+        at = g.start[idx][:, None]
+        inv_pos = [k for k, r in enumerate(kinds) if r < 2]
+        bat_pos = [k for k, r in enumerate(kinds) if r == 2]
+
+        def gather(positions: list[int], batched: bool) -> Gather | None:
+            return _gather(*operand_slots(at + np.array(positions, dtype=np.int64)), buffers, batched) \
+                if positions else None
+
+        if is_affine:
+            products = g.args[at + np.array([k for k, r in enumerate(kinds) if r == 3])]      # (n, K) node indices
+            x_first = g.batched[np.maximum(g.args[g.start[products]], 0)] & (g.args[g.start[products]] >= 0)
+            w_pos = g.start[products] + x_first                 # the factor shared by the batch
+            a_pos = g.start[products] + ~x_first                # the batched factor
+            a_buf, a_col = operand_slots(a_pos)
+            shared = bool((a_buf == a_buf[0]).all() and (a_col == a_col[0]).all())
+            step = Step("affine", op, lv, out, True, labels,
+                        [gather(inv_pos, False), _gather(*operand_slots(w_pos), buffers, False),
+                         _gather(a_buf[0] if shared else a_buf, a_col[0] if shared else a_col, buffers, True),
+                         gather(bat_pos, True)],
+                        width=products.shape[1], n_invariant=len(inv_pos), n_batched=len(bat_pos), shared=shared)
+        elif op.variadic:
+            bat_pos = [k for k, r in enumerate(kinds) if r >= 2]
+            order = np.array(inv_pos + bat_pos)
+            step = Step("sum", op, lv, out, is_batched, labels, [gather(inv_pos, False), gather(bat_pos, True)],
+                        width=len(kinds), n_invariant=len(inv_pos),
+                        term_order=None if (order == np.arange(len(order))).all() else np.argsort(order))
+        else:
+            step = Step("map", op, lv, out, is_batched, labels, [gather([k], r == 2) for k, r in enumerate(kinds)])
+        slot_buf[idx], slot_col[idx] = out, np.arange(len(nodes))
+        steps.append(step)
+    plan = Plan(buffers, steps, list(zip(slot_buf[out_idx].tolist(), slot_col[out_idx].tolist())),
+                np.array(g.constants, dtype=float), n_args, P, C)
+    plan.depends_on_params = {P} | set(slot_buf[g.on_params & ~leaf & ~absorbed].tolist())
+    _find_layers(plan)
+    return plan, params
+
+
+def _find_layers(plan: Plan) -> None:
+    """Number the matrix layers (affine steps whose W is parameters and A one whole buffer) and their activations."""
+    layer = 0
+    for i, step in enumerate(plan.steps):
+        if step.kind == "affine" and step.shared:
+            step.layer = layer
+            for later, nxt in enumerate(plan.steps[i + 1:], i + 1):
+                g = nxt.operands[0] if nxt.kind == "map" and len(nxt.operands) == 1 else None
+                if g is not None and [b for b, _ in g.parts] == [step.out] and nxt.op.name in ACTIVATION_NAMES:
+                    nxt.layer = layer
+                    plan.activation_of[layer] = later
+                    break
+            layer += 1
+
+
+ACTIVATION_NAMES = ("tanh", "sigmoid", "relu", "softplus")

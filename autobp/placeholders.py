@@ -1,0 +1,71 @@
+"""Placeholders: the Values a traced function runs on, which refuse to steer Python while it is traced.
+
+A trace (`autobp.tape`) records the operations that ran at the example, not
+the Python that chose them.  So a placeholder raises `TraceError`, naming the
+user's file and line, when user code tests its truth (`if x:`), compares it
+(`x > 0`, `max(x, 0)`) or reads its `.data`: each would be a decision baked
+in at the example for every sample.  The engine's own modules read `.data`
+to compute, which is allowed.  A placeholder is a Value subclass, and the
+engine gives an op's result the most derived class of its operands, so every
+value computed from an input is a placeholder too, and guarded as well.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+
+from autobp.engine import Value
+
+__all__ = ["TraceError", "placeholder"]
+
+
+class TraceError(TypeError):
+    """A traced function branched on a traced value (which a trace cannot record)."""
+
+
+_DATA = Value.__dict__["data"]       # Value's own storage of .data, under the property below
+_ENGINE = frozenset({"autobp.engine", "autobp.ops", "autobp.losses", "autobp.nn"})   # they compute, not decide
+
+
+def _branch_error(what: str, depth: int) -> TraceError:
+    """The error for user code that `what` a placeholder, naming the file, line and its text."""
+    frame = sys._getframe(depth)
+    code = frame.f_code.co_filename
+    text = linecache.getline(code, frame.f_lineno).strip()
+    return TraceError(f"trace: {code}, line {frame.f_lineno} {what} a traced value:\n    {text}\n"
+                      "A trace records the operations that ran at the example, not Python's decisions, so this "
+                      "one would be baked in for every sample. Write it with ops (relu, abs, ...), or call the "
+                      "function on Values without trace.")
+
+
+class _Placeholder(Value):
+    """A traced input: a Value that refuses to steer Python while the function is traced."""
+
+    __slots__ = ()
+
+    @property
+    def data(self) -> float:
+        if sys._getframe(1).f_globals.get("__name__") not in _ENGINE:
+            raise _branch_error("reads .data of", 2)
+        return _DATA.__get__(self)
+
+    @data.setter
+    def data(self, value: float) -> None:
+        _DATA.__set__(self, value)
+
+    def __bool__(self) -> bool:
+        raise _branch_error("tests the truth of", 2)
+
+    def _compare(self, other: object) -> bool:
+        raise _branch_error("compares", 2)
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+
+def placeholder(x: float, label: str) -> _Placeholder:
+    """A traced input holding the example value x."""
+    v = _Placeholder(x, label)
+    if type(v) is not _Placeholder:       # Value.__new__ makes a plain Value: give it the placeholder's class
+        v.__class__ = _Placeholder
+    return v

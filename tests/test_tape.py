@@ -1,0 +1,418 @@
+"""autobp.trace: a traced graph replayed on a batch equals the Value graph, sample by sample, and BP1–BP4.
+
+Three independent computations meet here: the engine (one graph per sample,
+backward()), the replay (one array operation per step), and the matrix
+equations of `autobp.matrix` (no graph at all).  NumPy, PyTorch and Dask run
+the same replay.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autobp import Value, grad
+from autobp.datasets import one_hot
+from autobp.matrix import backprop
+from autobp.nn import MLP, cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
+from autobp.tape import Tape, TraceError, trace
+from strategies import ARITHMETIC, programs, run
+
+BACKENDS = ["numpy", "torch", "dask"]
+
+
+def as_backend(name: str, a: np.ndarray):
+    """`a` as an array of the backend `name` (skipped when that library is not installed)."""
+    if name == "torch":
+        torch = pytest.importorskip("torch")
+        return torch.asarray(a, dtype=torch.float64)
+    if name == "dask":
+        da = pytest.importorskip("dask.array")
+        return da.from_array(a, chunks=(max(1, len(a) // 2), *a.shape[1:]))
+    return a
+
+
+def close(got, want, rel: float = 1e-12) -> None:
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
+    np.testing.assert_allclose(got, want, rtol=rel, atol=rel * scale)
+
+
+# ---------------------------------------------------------------------------
+# Random MLPs, activations, losses and batch sizes: replay == Value graph == BP1–BP4
+# ---------------------------------------------------------------------------
+
+ACTS = ["tanh", "sigmoid", "relu", "linear"]
+
+
+@st.composite
+def networks(draw):
+    """(mlp, loss kind, X, Y): a small random MLP, a loss, and a batch for it."""
+    nin = draw(st.integers(1, 4))
+    widths = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    kind = draw(st.sampled_from(["mse", "hinge", "cross_entropy"]))
+    if kind == "hinge":
+        widths[-1] = 1
+    if kind == "cross_entropy":
+        widths[-1] = max(widths[-1], 2)
+    act = draw(st.sampled_from(ACTS[:3]))
+    out_act = "linear" if kind != "mse" else draw(st.sampled_from(ACTS))
+    mlp = MLP(nin, widths, activation=act, output_activation=out_act, seed=draw(st.integers(0, 10**6)))
+    rng = np.random.default_rng(draw(st.integers(0, 10**6)))
+    n = draw(st.integers(1, 7))
+    X = rng.normal(size=(n, nin))
+    if kind == "mse":
+        Y = rng.normal(size=(n, widths[-1]))
+    elif kind == "hinge":
+        Y = rng.choice([-1.0, 1.0], size=n)
+    else:
+        Y = one_hot(rng.integers(0, widths[-1], size=n), widths[-1])
+    return mlp, kind, X, Y
+
+
+def sample_loss(mlp: MLP, kind: str):
+    """The per-sample loss C_x(x, y), written with the library's losses (y traced too)."""
+    def outputs(x):
+        out = mlp(x)
+        return out if isinstance(out, list) else [out]
+
+    if kind == "mse":
+        return lambda x, y: mse_loss([outputs(x)], [y])
+    if kind == "hinge":
+        return lambda x, y: hinge_loss([mlp(x)], [y])
+    # cross-entropy with a one-hot y: −Σ_i y_i log softmax(z)_i = Σ_i y_i · C(z, i)
+    return lambda x, y: sum(yi * cross_entropy_loss(outputs(x), i) for i, yi in enumerate(y))
+
+
+def engine_mean(mlp, kind, X, Y):
+    """The mean loss over the batch as one Value graph, and every parameter's gradient by backward()."""
+    f = sample_loss(mlp, kind)
+    mlp.zero_grad()
+    loss = sum(f(list(x), y.tolist() if np.ndim(y) else float(y)) for x, y in zip(X, Y)) * (1.0 / len(X))
+    loss.backward()
+    return loss.data, [p.grad for p in mlp.parameters()]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=12)
+@given(net=networks())
+def test_replay_equals_value_graph_and_bp_equations(backend, net):
+    mlp, kind, X, Y = net
+    f = sample_loss(mlp, kind)
+    tape = trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+    per_sample = [f(list(x), y.tolist() if Y.ndim == 2 else float(y)).data for x, y in zip(X, Y)]
+    Xb, Yb = as_backend(backend, X), as_backend(backend, Y)
+    close(np.asarray(tape(Xb, Yb)), per_sample)
+
+    mean, engine = engine_mean(mlp, kind, X, Y)
+    mlp.zero_grad()
+    out = tape.backward(Xb, Yb, reduce="mean")
+    close(np.mean(np.asarray(out)), mean)
+    close([p.grad for p in mlp.parameters()], engine)
+    if kind in ("mse", "cross_entropy"):                 # BP1–BP4, no graph at all
+        weights, biases = mlp.to_numpy()
+        nabla_w, nabla_b, _ = backprop(weights, biases, X, Y, mlp.activation, mlp.output_activation, kind)
+        by_formulas = [g for w, b in zip(nabla_w, nabla_b) for j in range(len(b)) for g in (*w[j], b[j])]
+        close([p.grad for p in mlp.parameters()], by_formulas, rel=1e-10)
+
+
+@settings(max_examples=25)
+@given(net=networks())
+def test_one_sample_replayed_equals_backward_and_a_batch_equals_the_loop(net):
+    mlp, kind, X, Y = net
+    f = sample_loss(mlp, kind)
+    tape = trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+    loop = []
+    for i in range(len(X)):
+        mlp.zero_grad()
+        tape.backward(X[i:i + 1], Y[i:i + 1], reduce="sum")
+        replayed = [p.grad for p in mlp.parameters()]
+        _, engine = engine_mean(mlp, kind, X[i:i + 1], Y[i:i + 1])
+        close(replayed, engine)
+        loop.append(engine)
+    mlp.zero_grad()
+    tape.backward(X, Y, reduce="sum")
+    close([p.grad for p in mlp.parameters()], np.sum(loop, axis=0))
+
+
+@settings(max_examples=25)
+@given(net=networks())
+def test_grad_gives_per_sample_gradients_with_respect_to_the_inputs(net):
+    mlp, kind, X, Y = net
+    f = sample_loss(mlp, kind)
+    tape = trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+    gx, gy = tape.grad(X, Y)
+    for i, (x, y) in enumerate(zip(X, Y)):
+        xs = [Value(v) for v in x]
+        ys = [Value(v) for v in y] if Y.ndim == 2 else Value(float(y))
+        want = grad(f(xs, ys), xs + (ys if Y.ndim == 2 else [ys]))
+        close([*gx[i], *(gy[i] if Y.ndim == 2 else [gy[i]])], [g.data for g in want])
+
+
+AUTOBP = {**ARITHMETIC, **{name: (lambda name: lambda x: getattr(x, name)())(name)
+                           for name in ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt", "softplus")}}
+
+
+def _sum(*xs):
+    from autobp.engine import apply
+    from autobp.ops import SUM
+    return apply(SUM, *xs)
+
+
+@settings(max_examples=60)
+@given(program=programs(), data=st.data())
+def test_random_dags_replay_like_the_engine(program, data):
+    """Every op of the table, reuse, constants on either side: values and input gradients sample by sample.
+
+    1e-9 relative: NumPy's exp/log/tanh may differ from the C library's by an ulp, and a random DAG
+    can amplify that (cancellations); an MLP agrees to 1e-12 (above).
+    """
+    backend = {**AUTOBP, "sum": _sum}
+
+    def f(xs):
+        return run(program, xs, backend)[-1]
+
+    tape = trace(f, list(program.inputs))
+    shifts = data.draw(st.lists(st.floats(-1e-3, 1e-3), min_size=3 * len(program.inputs),
+                                max_size=3 * len(program.inputs)))
+    X = np.array(program.inputs) + np.reshape(shifts, (3, len(program.inputs)))
+    values = tape(X)
+    (gx,) = tape.grad(X)
+    for i, x in enumerate(X):
+        xs = [Value(v) for v in x]
+        out = f(xs)
+        want = [g.data for g in grad(out, xs)] if out.op else [float(v is out) for v in xs]
+        close(values[i], out.data, rel=1e-9)
+        close(gx[i], want, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# Parameters, invariant parts, reduce, outputs
+# ---------------------------------------------------------------------------
+
+def test_parameters_are_read_afresh_so_an_optimizer_step_is_seen():
+    w = Value(2.0, "w")
+    tape = trace(lambda x: w * x, 0.0)
+    assert tape(np.array([1.0, 3.0])).tolist() == [2.0, 6.0]
+    w.data = -1.0
+    assert tape(np.array([1.0, 3.0])).tolist() == [-1.0, -3.0]
+    assert tape.parameters == [w]
+
+
+def test_a_part_shared_by_the_batch_is_computed_once_and_its_gradient_summed():
+    """An L2 penalty inside the per-sample loss: the mean over the batch counts it once."""
+    mlp = MLP(2, [3, 1], seed=1)
+    params = mlp.parameters()
+    tape = trace(lambda x: mlp(x) * mlp(x) + l2_penalty(params, 0.1), [0.0, 0.0])
+    X = np.array([[0.5, -1.0], [1.0, 2.0], [0.0, 0.3]])
+    mlp.zero_grad()
+    tape.backward(X, reduce="mean")
+    replayed = [p.grad for p in params]
+    mlp.zero_grad()
+    total = sum(mlp(list(x)) * mlp(list(x)) for x in X) * (1 / 3) + l2_penalty(params, 0.1)
+    total.backward()
+    close(replayed, [p.grad for p in params])
+    assert "sum" in tape.schedule()
+
+
+def test_reduce_sum_is_the_batch_size_times_mean():
+    w = Value(0.5)
+    tape = trace(lambda x: (w * x).tanh(), 0.0)
+    X = np.array([0.1, 0.2, 0.3, 0.4])
+    tape.backward(X, reduce="mean")
+    mean = w.grad
+    w.grad = 0.0
+    tape.backward(X, reduce="sum")
+    assert w.grad == pytest.approx(4 * mean, rel=1e-15)
+    with pytest.raises(ValueError, match="reduce must be 'mean' or 'sum'"):
+        tape.backward(X, reduce="max")
+
+
+def test_a_list_of_outputs_comes_back_as_columns_and_backward_needs_one():
+    mlp = MLP(3, [4, 2], seed=0)
+    tape = trace(lambda x: mlp(x), [0.0, 0.0, 0.0])
+    X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]])
+    close(tape(X), [[v.data for v in mlp(list(x))] for x in X])
+    with pytest.raises(ValueError, match="one Value per sample"):
+        tape.backward(X)
+
+
+def test_user_defined_ops_replay_through_the_engine():
+    from autobp import define_op
+    cube = define_op("tape_cube", lambda x: x ** 3, lambda out, x: (3 * x * x,), ["3*x^2"])
+    w = Value(1.5)
+    tape = trace(lambda x: cube(w * x), 0.0)
+    X = np.array([0.5, -1.0, 2.0])
+    close(tape(X), [(1.5 * x) ** 3 for x in X])
+    tape.backward(X, reduce="sum")
+    close(w.grad, sum(3 * (1.5 * x) ** 2 * x for x in X))
+
+
+# ---------------------------------------------------------------------------
+# The schedule reads as the matrix form
+# ---------------------------------------------------------------------------
+
+def test_schedule_of_an_mlp_names_the_matrix_form_and_bp1_to_bp4():
+    mlp = MLP(2, [16, 16, 1], activation="relu", seed=0)
+    text = trace(lambda x, y: hinge_loss([mlp(x)], [y]), [0.0, 0.0], 1.0).schedule()
+    lines = text.splitlines()
+    forward = lines[:lines.index("")]
+    assert [line.split()[1:3] for line in forward[3:9]] == [
+        ["*", "32"], ["sum", "16"], ["relu", "16"], ["*", "256"], ["sum", "16"], ["relu", "16"]]
+    for piece in ["z^0 = W^0 x + b^0", "W^0 is 16×2", "a^0 = relu(z^0)", "z^1 = W^1 a^0 + b^1",
+                  "w[1][0,0] … w[1][15,15] · a^0", "z^2 = W^2 a^1 + b^2"]:
+        assert piece in text
+    backward = "\n".join(lines[lines.index(""):])
+    for piece in ["BP1", "δ^1 = ∂C/∂a^1 ⊙ relu'(z^1)   BP2", "∂C/∂b^0 = δ^0   BP3", "∂C/∂W^0 = δ^0 xᵀ   BP4",
+                  "∂C/∂a^0 = (W^1)ᵀ δ^1"]:
+        assert piece in backward
+    assert "∂C/∂x" not in backward.replace("∂C/∂x +", "")      # no gradient flows into the inputs
+
+
+# ---------------------------------------------------------------------------
+# Honest limits: branches while tracing, bad batches, non-finite numbers
+# ---------------------------------------------------------------------------
+
+def _branch_on_truth(x):
+    if x:                                      # the line the error must name
+        return x * 2
+    return x
+
+
+def _branch_on_data(x):
+    return x * 2 if x.data > 0 else x * 3      # the line the error must name
+
+
+def _branch_on_comparison(x):
+    return max(x, 0.0)                         # the line the error must name
+
+
+_W = Value(-1.5)
+
+
+def _branch_on_a_computed_value(x):
+    h = (_W * x).tanh()                        # a parameter times an input: still a traced value
+    return h * 2 if h.data > 0 else h          # the line the error must name
+
+
+@pytest.mark.parametrize("fn, what, line", [
+    (_branch_on_truth, "tests the truth of", "if x:"),
+    (_branch_on_a_computed_value, "reads .data of", "h.data > 0"),
+    (_branch_on_data, "reads .data of", "x.data > 0"),
+    (_branch_on_comparison, "compares", "max(x, 0.0)"),
+])
+def test_branching_on_a_traced_input_fails_while_tracing_naming_the_line(fn, what, line):
+    with pytest.raises(TraceError) as info:
+        trace(fn, 1.0)
+    message = str(info.value)
+    assert what in message and line in message and "test_tape.py" in message
+
+
+def test_trace_refuses_bad_examples_and_outputs():
+    with pytest.raises(TypeError, match="example x must be a number or a list of numbers, got str"):
+        trace(lambda x: x, "3")
+    with pytest.raises(TypeError, match=r"example x\[1\] must be a number"):
+        trace(lambda x: x[0], [1.0, None])
+    with pytest.raises(TypeError, match="must return a Value or a non-empty list of Values"):
+        trace(lambda x: 3.0, 1.0)
+
+
+@pytest.fixture
+def small_tape() -> Tape:
+    w = Value(0.5)
+    return trace(lambda x, y: (w * x[0] + x[1] - y).tanh(), [0.0, 0.0], 0.0)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((np.zeros((3, 2)),), TypeError, r"takes 2 batched argument\(s\) \(x \(batch, 2\), y \(batch,\)\), got 1"),
+    ((np.zeros((3, 3)), np.zeros(3)), ValueError, r"argument 'x' must have shape \(batch, 2\).*got \(3, 3\)"),
+    ((np.zeros((3, 2)), np.zeros((3, 1))), ValueError, r"argument 'y' must have shape \(batch,\)"),
+    ((np.zeros((3, 2)), np.zeros(4)), ValueError, "argument 'y' has 4 samples, the first argument 3"),
+    ((np.array([[0.0, 1.0], [np.nan, 0.0]]), np.zeros(2)), ValueError,
+     "argument 'x' has a non-finite number at sample 1, position 0: nan"),
+    ((np.zeros((2, 2)), np.array([0.0, np.inf])), ValueError, "argument 'y' has a non-finite number at sample 1: inf"),
+    ((np.zeros((2, 2)), ["a", "b"]), TypeError, "argument 'y' must be an array"),
+    ((np.zeros((0, 2)), np.zeros(0)), ValueError, r"must have shape \(batch, 2\)"),
+])
+def test_bad_batches_raise_clear_errors_naming_the_argument(small_tape, args, error, match):
+    with pytest.raises(error, match=match):
+        small_tape(*args)
+
+
+def test_a_domain_error_in_one_sample_is_the_engines_error_naming_the_sample():
+    w = Value(1.0, "w")
+    tape = trace(lambda x: (w * x).log(), 1.0)
+    with pytest.raises(ValueError, match=r"log: input must be > 0, got -2.0 \(sample 2 of the batch"):
+        tape(np.array([1.0, 3.0, -2.0]))
+    tape2 = trace(lambda x: (w * x).exp().tanh(), 1.0)      # exp overflows, tanh would hide it as 1.0
+    with pytest.raises(OverflowError, match=r"exp: .*too large.*sample 1"):
+        tape2(np.array([1.0, 1000.0]))
+
+
+def test_a_gradient_that_overflows_is_an_error_not_a_nan():
+    w = Value(1.0)
+    tape = trace(lambda x: (w * x).sqrt(), 1.0)
+    with pytest.raises(ZeroDivisionError, match=r"backward through 'sqrt'.*sample 1"):
+        tape.backward(np.array([4.0, 0.0]))
+
+
+def test_trace_inside_no_grad_is_refused():
+    from autobp import no_grad
+    with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
+        trace(lambda x: x * 2, 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Dask: a batch chunked along the batch axis, evaluated by a LocalCluster's workers
+# ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_dask_distributed_local_cluster_gives_numpys_gradients():
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    mlp = MLP(8, [6, 3], activation="tanh", seed=2)
+    f = sample_loss(mlp, "mse")
+    tape = trace(f, [0.0] * 8, [0.0] * 3)
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(64, 8)), rng.normal(size=(64, 3))
+    mlp.zero_grad()
+    tape.backward(X, Y)
+    by_numpy = [p.grad for p in mlp.parameters()]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        Xd, Yd = da.from_array(X, chunks=(16, 8)), da.from_array(Y, chunks=(16, 3))
+        mlp.zero_grad()
+        out = tape.backward(Xd, Yd)
+        assert isinstance(out, da.Array) and out.chunks[0] == (16, 16, 16, 16)
+        close([p.grad for p in mlp.parameters()], by_numpy)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outputs_and_input_gradients_come_back_in_the_callers_library(backend):
+    mlp = MLP(3, [4, 1], activation="tanh", seed=5)
+    tape = trace(lambda x: mlp(x), [0.0, 0.0, 0.0])
+    X = np.random.default_rng(5).normal(size=(6, 3))
+    Xb = as_backend(backend, X)
+    out, (gx,) = tape(Xb), tape.grad(Xb)
+    assert type(out) is type(Xb) and type(gx) is type(Xb)
+    close(np.asarray(out), [mlp(list(x)).data for x in X])
+    for i, x in enumerate(X):
+        xs = [Value(v) for v in x]
+        close(np.asarray(gx)[i], [g.data for g in grad(mlp(xs), xs)])
+
+
+def test_sums_of_fewer_than_8_terms_and_elementwise_steps_are_the_engines_floats():
+    """NumPy adds fewer than 8 terms left to right, like the n-ary sum; from 8 on it sums pairwise (1e-16 apart)."""
+    from autobp.engine import apply
+    from autobp.ops import SUM
+    rng = np.random.default_rng(0)
+    w = Value(0.3)
+    for k in range(1, 6):                      # k products, w and x[0]: k + 2 terms
+        tape = trace(lambda x: apply(SUM, *[x[i] * x[(i + 1) % k] - x[i] / 3.0 for i in range(k)], w, x[0]),
+                     [0.0] * k)
+        X = rng.normal(size=(50, k)) * 10.0 ** rng.integers(-5, 5, size=(50, k))
+        engine = [apply(SUM, *[Value(x[i]) * x[(i + 1) % k] - x[i] / 3.0 for i in range(k)], w, x[0]).data
+                  for x in X]
+        assert tape(X).tolist() == engine
