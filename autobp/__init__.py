@@ -9,6 +9,7 @@
 """
 
 from autobp.engine import Value, define_op, grad, no_grad
+from autobp.forward import hessian, hvp, jacobian, jvp, vjp
 
-__all__ = ["Value", "grad", "no_grad", "define_op", "__version__"]
+__all__ = ["Value", "grad", "no_grad", "define_op", "jvp", "vjp", "hvp", "hessian", "jacobian", "__version__"]
 __version__ = "0.1.0"

