@@ -50,6 +50,13 @@ MATH: dict[str, Callable[..., float]] = {
     "softplus": lambda x: math.log1p(math.exp(x)) if x < 30 else x + math.log1p(math.exp(-x)),
 }
 
+# autobp through its public surface: operators and methods, constants on either side.
+AUTOBP: dict[str, Callable] = {
+    **ARITHMETIC,
+    **{name: (lambda name: lambda x: getattr(x, name)())(name)
+       for name in ("exp", "log", "tanh", "sigmoid", "relu", "abs", "sqrt", "softplus")},
+}
+
 BOUND = 30.0          # magnitudes above this are squashed by log(t·t + 1)
 KINKS = ("relu", "abs")  # ops whose derivative jumps at 0 (finite differences must not straddle it)
 
