@@ -87,13 +87,17 @@ def _cmd_draw(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from autobp.explain import backward_steps, explain
+    from autobp.explain import backward_steps, explain, forward_steps
     from autobp.expr import legend
 
     out, leaves = _expression(args, name_steps=True)
     wrt = [_leaf(leaves, args.wrt)] if args.wrt else list(leaves.values())
     print("where " + "; ".join(legend(out)) if out.op else f"{out.label} is an input")
-    print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x) for x in wrt))
+    if args.steps and args.forward:
+        print("\n\n".join(str(forward_steps(out, x)) for x in wrt))
+    else:
+        mode = "forward" if args.forward else "reverse"
+        print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x, mode=mode) for x in wrt))
     return 0
 
 
@@ -108,6 +112,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     _, leaves = _expression(args)
     f, inputs = parse(args.expr), list(leaves.values())
     if args.sweep:
+        if args.directional:
+            raise _UsageError("--directional checks the gradient; the --sweep experiment has no directions")
         wrt = inputs.index(_leaf(leaves, args.wrt)) if args.wrt else 0
         result = sweep(f, inputs, wrt=wrt)
         print(f"f = {args.expr} at {', '.join(f'{n}={v.data:g}' for n, v in leaves.items())}")
@@ -116,7 +122,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
             result.plot(args.plot)
             print(f"wrote {args.plot}")
         return 0
-    report = gradcheck(f, inputs, eps=args.eps, atol=args.atol, rtol=args.rtol, order=args.order)
+    report = gradcheck(f, inputs, eps=args.eps, atol=args.atol, rtol=args.rtol, order=args.order,
+                       mode="directional" if args.directional else "full")
     print(report)
     return 0 if report.passed else 1
 
@@ -237,21 +244,29 @@ def _parser() -> argparse.ArgumentParser:
                       help="system Graphviz `dot`, the embedded WebAssembly Graphviz, or auto (dot if installed)")
     draw.set_defaults(run=_cmd_draw)
 
-    explain = sub.add_parser("explain", help="write out the chain rule for an expression",
+    explain = sub.add_parser("explain", help="write out the chain rule for an expression (--forward: from the "
+                                             "input side; --steps: narrate a sweep)",
                              description="Write ∂L/∂x of EXPR out by the chain rule: every path, each local "
                                          "derivative, the products and the sum.  Intermediate results are "
                                          "named n1, n2, … and the output L.")
     _add_expression(explain)
     explain.add_argument("--wrt", metavar="NAME", help="the input to differentiate by (default: each in turn)")
     explain.add_argument("--steps", action="store_true", help="narrate the backward sweep step by step instead")
+    explain.add_argument("--forward", action="store_true",
+                         help="forward mode: products from the input side (with --steps, narrate the tangent sweep)")
     explain.set_defaults(run=_cmd_explain)
 
-    check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences",
+    check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences "
+                                             "(--directional: along random directions, forward and reverse mode)",
                            description="Compare the engine's gradient of EXPR with central finite differences "
-                                       "(exit 1 when it fails), or with --sweep show how the error of forward "
-                                       "and central differences depends on the step eps.")
+                                       "(exit 1 when it fails), input by input or with --directional along "
+                                       "random directions (forward and reverse sweeps), or with --sweep show "
+                                       "how the error of forward and central differences depends on the step eps.")
     _add_expression(check, optional=True)
     check.add_argument("--order", type=int, choices=[1, 2], default=1, help="2 also checks second derivatives")
+    check.add_argument("--directional", action="store_true",
+                       help="check jvp and vjp along 3 random directions (O(1) evaluations of EXPR) "
+                            "instead of input by input")
     check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
     check.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default 1e-5)")
     check.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default 1e-3)")
