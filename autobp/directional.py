@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 from autobp.checkreport import GradcheckReport, GradcheckRow, make_row
 from autobp.engine import Value, grad
 from autobp.forward import Linearization
-from autobp.shifts import kink_signs, kinks_at, values_at
+from autobp.shifts import kink_nodes, kink_signs, kinks_at, values_at
 from autobp.stepsize import output_of
 
 __all__ = ["directional_check", "directions_for"]
@@ -48,13 +48,14 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
                       order: int, count: int, seed: int, names: Sequence[str]) -> GradcheckReport:
     """Rows "uk: jvp" and "uk: vjp" (and "uk: uᵀHu" at order 2) for `count` directions."""
     out = output_of(f, leaves)
-    base = kink_signs(out)
+    kinks = kink_nodes(out)
+    base = kink_signs(kinks)
     gradient = [g.data for g in grad(out, leaves)]                  # one backward sweep: vᵀJ with v = 1
     directions = directions_for(gradient, count, seed)
     linear = Linearization([out])                                   # forward sweeps along each u share it
     rows: list[GradcheckRow] = []
     for k, u in enumerate(directions, 1):
-        (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, eps), _along(u, -eps)])
+        (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, eps), _along(u, -eps)], bool(kinks))
         numeric = (plus - minus) / (2 * eps)
         kink = up != base or down != base
         (jvp,) = linear.push({x: ui for x, ui in zip(leaves, u)})
@@ -67,7 +68,7 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
              f"jvp = forward sweep J·u, vjp = backward sweep ∇f·u, numeric = (f(x+h·u) − f(x−h·u))/2h"]
     if order == 2:
         notes.append("uᵀHu = u · hvp(u) (forward-over-reverse), numeric = (f(x+h·u) − 2f(x) + f(x−h·u))/h²")
-    return GradcheckReport(rows, atol, rtol, eps, kinks_at(out, eps), mode="directional", notes=notes)
+    return GradcheckReport(rows, atol, rtol, eps, kinks_at(kinks, eps), mode="directional", notes=notes)
 
 
 def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> list[GradcheckRow]:
@@ -75,7 +76,7 @@ def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> l
     linear = Linearization(grad(out, leaves, create_graph=True))     # the gradient as a graph, swept along each u
     rows = []
     for k, u in enumerate(directions, 1):
-        (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, h), _along(u, -h)])
+        (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, h), _along(u, -h)], bool(base))
         numeric = (plus - 2 * out.data + minus) / (h * h)
         hu = linear.push({x: ui for x, ui in zip(leaves, u)})
         analytic = sum(ui * t.data for ui, t in zip(u, hu))

@@ -65,10 +65,11 @@ class Linearization:
         counts every path.
         """
         tangents = dict(seeds)
+        tangent_of = tangents.get
         for node, operands, locals_ in self.steps:
-            t = tangents.get(node)
+            t = tangent_of(node)
             for a, local in zip(operands, locals_):
-                ta = tangents.get(a)          # None: a constant, or a node the seeds do not reach
+                ta = tangent_of(a)            # None: a constant, or a node the seeds do not reach
                 if ta is not None:
                     t = local * ta if t is None else t + local * ta
             if t is not None:
@@ -126,6 +127,8 @@ def _leaves(inputs: Sequence[Number], where: str) -> list[Value]:
 
 def _tangent(u: object, create_graph: bool, where: str) -> Number:
     """A direction component: a finite number (float), or a Value (kept as a node with create_graph)."""
+    if type(u) is float and u - u == 0.0:     # finite (nan − nan and inf − inf are nan); the common case first
+        return u
     if isinstance(u, Value):
         return u if create_graph else u.data
     if isinstance(u, numbers.Real) and math.isfinite(u):

@@ -32,7 +32,7 @@ from autobp.checkreport import GradcheckError, GradcheckReport, GradcheckRow, ma
 from autobp.directional import directional_check
 from autobp.engine import Value, grad
 from autobp.forward import Linearization
-from autobp.shifts import KINK_OPS, gradients_at, kink_signs, kinks_at, values_at
+from autobp.shifts import KINK_OPS, gradients_at, kink_nodes, kink_signs, kinks_at, values_at
 from autobp.stepsize import EPS_GRID, SweepResult, SweepRow, leaves_for, output_of, sweep
 
 __all__ = ["gradcheck", "check_mlp", "sweep", "GradcheckReport", "GradcheckRow", "GradcheckError",
@@ -45,10 +45,11 @@ def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: 
            rtol: float, order: int, mode: str = "full", matrix: list[float] | None = None) -> GradcheckReport:
     """The per-input check, on Values whose .data it moves (and restores)."""
     out = output_of(f, leaves)
-    base = kink_signs(out)
+    kinks = kink_nodes(out)
+    base = kink_signs(kinks)
     analytic = [g.data for g in grad(out, leaves)]
     shifts = [{i: d} for i in range(len(leaves)) for d in (eps, -eps)]
-    values = values_at(f, leaves, names, shifts)
+    values = values_at(f, leaves, names, shifts, watch_kinks=bool(kinks))
     rows = []
     for i, leaf in enumerate(leaves):
         (plus, up), (minus, down) = values[2 * i], values[2 * i + 1]
@@ -58,7 +59,7 @@ def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: 
     if order == 2:
         second = _second_order_rows if mode == "full" else _second_difference_rows
         rows += second(f, leaves, names, out, base, _hessian(out, leaves), eps ** (2 / 3), atol, rtol)
-    return GradcheckReport(rows, atol, rtol, eps, kinks_at(out, eps), mode=mode)
+    return GradcheckReport(rows, atol, rtol, eps, kinks_at(kinks, eps), mode=mode)
 
 
 def _hessian(out: Value, leaves: list[Value]) -> list[list[float]]:
@@ -80,7 +81,7 @@ def _second_order_rows(f, leaves, names, out, base, hessian, h, atol, rtol) -> l
     eps = 1e-6), where the second difference's truncation O(h²) and
     round-off O(ε/h²) balance.
     """
-    at = gradients_at(f, leaves, names, [{j: d} for j in range(len(leaves)) for d in (h, -h)])
+    at = gradients_at(f, leaves, names, [{j: d} for j in range(len(leaves)) for d in (h, -h)], bool(base))
     rows = []
     for j in range(len(leaves)):
         (f_up, up, g_up), (f_down, down, g_down) = at[2 * j], at[2 * j + 1]
@@ -106,7 +107,7 @@ def _second_difference_rows(f, leaves, names, out, base, hessian, h, atol, rtol)
                 shift = {i: si}
                 shift[j] = shift.get(j, 0.0) + sj
                 shifts.append(shift)
-            values = values_at(f, leaves, names, shifts)
+            values = values_at(f, leaves, names, shifts, bool(base))
             total = sum(weight * value for (value, _), (_, _, weight) in zip(values, stencil))
             kink = any(signs != base for _, signs in values)
             rows.append(make_row((i, j), f"{names[i]},{names[j]}", hessian[i][j], total / (4 * h * h),
