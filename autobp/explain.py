@@ -29,7 +29,8 @@ import re
 import sys
 import types
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from functools import cached_property
+from typing import Iterator
 
 from autobp.engine import Value, topo_order
 from autobp.graph import local_derivatives, nodes_between
@@ -453,25 +454,47 @@ class ForwardStep:
 
 
 class ForwardTrace:
-    """The tangent sweep along one input, step by step: iterate it (rows are made as you go),
-    read `.rows` for a list, or `str()` it for a table."""
+    """The tangent sweep along one input, step by step; iterate it (or read `.rows`), or print it.
 
-    def __init__(self, output_name: str, wrt_name: str, steps: Callable[[], Iterator[ForwardStep]],
-                 digits: int) -> None:
-        self.output_name = output_name
-        self.wrt_name = wrt_name
+    Iterating runs the sweep afresh and yields each row as it is computed, so
+    a long graph can be narrated without holding its rows.
+    """
+
+    def __init__(self, output: Value, wrt: Value, digits: int) -> None:
+        self.output = output
+        self.wrt = wrt
         self.digits = digits
-        self._steps = steps
-        self._rows: list[ForwardStep] | None = None
+        order = topo_order(output)
+        self._visit = {v: len(order) - i for i, v in enumerate(order)}    # backward()'s visiting number
+        self.output_name = self._name(output)
+        self.wrt_name = self._name(wrt)
+
+    def _name(self, v: Value) -> str:
+        """The label, else L for the output, #k as in backward_steps, or x for an input outside the graph."""
+        return v.label or ("L" if v is self.output else f"#{self._visit[v]}" if v in self._visit else "x")
 
     def __iter__(self) -> Iterator[ForwardStep]:
-        return iter(self._rows) if self._rows is not None else self._steps()
+        """The rows, one per (node, operand reached from wrt), in creation order: ṅ += ċ · ∂n/∂c."""
+        tangent: dict[Value, float] = {self.wrt: 1.0}
+        step = 0
+        for node in nodes_between(self.output, [self.wrt]):
+            if node is self.wrt:
+                continue
+            total = 0.0
+            for k, (a, local) in enumerate(zip(node.operands, local_derivatives(node), strict=True)):
+                if not isinstance(a, Value) or a not in tangent:     # a constant, or not reached from wrt
+                    continue
+                contribution = tangent[a] * local
+                total += contribution
+                step += 1
+                yield ForwardStep(step, node, a, k, self._name(node), self._name(a), node.op,
+                                  _formula(node, k, self._name, self.digits), local, tangent[a], contribution, total)
+            tangent[node] = total
 
-    @property
+    @cached_property
     def rows(self) -> list[ForwardStep]:
-        if self._rows is None:
-            self._rows = list(self._steps())
-        return self._rows
+        """Every row, in order (computed once, on first use)."""
+        return list(iter(self))        # iter(): list(self) would ask len(self), which asks for the rows
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -489,7 +512,7 @@ class ForwardTrace:
         n, x = self.digits, self.wrt_name
         header = ("step", "node", "op", "child", "∂node/∂child", f"∂child/∂{x}", "contribution", f"∂node/∂{x} so far")
         body = [(str(r.step), r.node_name, r.op, r.child_name, _num(r.local, n), _num(r.tangent, n),
-                 self.statement(r), _num(r.node_tangent, n)) for r in self.rows]
+                 self.statement(r), _num(r.node_tangent, n)) for r in self]
         return _table(f"Forward sweep along {x}: seed ∂{x}/∂{x} = 1, nodes in creation (topological) order",
                       header, body)
 
@@ -514,29 +537,7 @@ def forward_steps(output: Value, wrt: Value, *, digits: int = 6) -> ForwardTrace
     for what, v in (("output", output), ("wrt", wrt)):
         if not isinstance(v, Value):
             raise TypeError(f"forward_steps() {what} must be a Value, got {type(v).__name__}: {v!r}")
-    visit = {v: k for k, v in enumerate(reversed(topo_order(output)), 1)}
-
-    def name_of(v: Value) -> str:
-        return v.label or ("L" if v is output else f"#{visit[v]}" if v in visit else "x")   # x: not in the graph
-
-    def steps() -> Iterator[ForwardStep]:
-        tangent: dict[Value, float] = {wrt: 1.0}
-        count = 0
-        for node in nodes_between(output, [wrt]):
-            if node is wrt:
-                continue
-            total = 0.0
-            for k, (a, local) in enumerate(zip(node.operands, local_derivatives(node), strict=True)):
-                if type(a) is float or a not in tangent:      # a constant, or not reached from x
-                    continue
-                contribution = tangent[a] * local
-                total += contribution
-                count += 1
-                yield ForwardStep(count, node, a, k, name_of(node), name_of(a), node.op,
-                                  _formula(node, k, name_of, digits), local, tangent[a], contribution, total)
-            tangent[node] = total
-
-    return ForwardTrace(name_of(output), name_of(wrt), steps, digits)
+    return ForwardTrace(output, wrt, digits)
 
 
 class _CallableModule(types.ModuleType):

@@ -51,8 +51,8 @@ class Linearization:
                 continue
             locals_ = local_derivatives(node, create_graph)
             if len(locals_) != len(operands):
-                raise ValueError(f"'{node.op}': partials gave {len(locals_)} local derivatives "
-                                 f"for {len(operands)} operands")
+                raise TypeError(f"op '{node.op}': partials returned {len(locals_)} derivative(s) "
+                                f"for {len(operands)} input(s)")
             steps.append((node, operands, locals_))
         steps.reverse()                       # creation order: operands before results
         self.steps = steps

@@ -10,6 +10,8 @@ Workloads (see benchmarks/README.md):
   W4  MLP(64, [32, 10]) relu, ½ squared error, forward + backward per sample
   W5  bytes per node of a live 10⁵-node graph (tracemalloc), and whether dropping it frees the
       memory by reference counting alone (gc disabled while checking)
+  W6  forward mode and curvature (forward_mode.py): jvp against one forward pass, hvp against one
+      backward(), gradcheck(mode="directional") of the digits network (autobp only)
 
 Every engine computes the same numbers; the run fails if any result disagrees.
 Times are medians over repetitions, with Python's garbage collector on (as users run).
@@ -36,6 +38,7 @@ import tracemalloc
 from pathlib import Path
 
 import engines
+import forward_mode
 import tape
 
 clock = time.perf_counter_ns
@@ -432,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     res["W5"] = w5r
 
     if not args.autobp_only:
+        log("W6 forward mode")
+        res["W6"] = forward_mode.w6(quick)
         log("autobp in pure Python (a second process)")
         add_pure_python(res, pure_python_run(quick))
         report(res, quick)
@@ -496,6 +501,8 @@ def report(res: dict, quick: bool) -> None:
             cells.append(fmt(total(row, "torch")))
         print("| " + " | ".join(cells) + " |")
 
+    print("\n" + forward_mode.table(res["W6"]))
+
     if quick:
         return
     t = {}
@@ -506,6 +513,7 @@ def report(res: dict, quick: bool) -> None:
                                                            total(res["W1"][10**3], "autobp"))
     t["W3 100 steps micrograd/autobp >= 15"] = ratio(res["W3"]["micrograd"]["total_s"], res["W3"]["autobp"]["total_s"])
     t["W5 autobp bytes/node <= 300"] = res["W5"]["autobp"]["bytes_per_node"]
+    t.update(forward_mode.targets(res["W6"]))
     holds = {}
     print("\nTargets\n")
     for name, v in t.items():
