@@ -30,7 +30,7 @@ import sys
 import types
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from autobp.engine import Value, topo_order
 from autobp.graph import local_derivatives, nodes_between
@@ -386,7 +386,7 @@ class BackwardTrace:
         return _table(f"Backward sweep from {L}: seed ∂{L}/∂{L} = 1, nodes in reverse topological order", header, body)
 
 
-def _table(title: str, header: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
+def _table(title: str, header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     """The title, then header and rows in left-aligned columns."""
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *body]])

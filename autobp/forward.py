@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from autobp.engine import Value, grad, local_derivatives, topo_order
 
@@ -64,7 +64,7 @@ class Linearization:
         itself computed also passes on its operands' tangents, as `grad`
         counts every path.
         """
-        tangents = dict(seeds)
+        tangents: dict[Any, Number] = dict(seeds)       # looked up with constants too (never found)
         tangent_of = tangents.get
         for node, operands, locals_ in self.steps:
             t = tangent_of(node)
@@ -82,7 +82,7 @@ class Linearization:
         out = [tangents.get(y, 0.0) for y in self.outputs]
         if not self.create_graph:
             for y, t in zip(self.outputs, out):
-                if not math.isfinite(t):
+                if not isinstance(t, Value) and not math.isfinite(t):
                     raise _nonfinite_tangent(self.steps, tangents, y)
         return [t if isinstance(t, Value) else Value(t) for t in out]
 
@@ -137,7 +137,7 @@ def _tangent(u: object, create_graph: bool, where: str) -> Number:
                     f"got {type(u).__name__}: {u!r}")
 
 
-def _direction(v: Sequence[object], n: int, create_graph: bool, where: str) -> list[Number]:
+def _direction(v: object, n: int, create_graph: bool, where: str) -> list[Number]:
     """A direction vector of length n."""
     if isinstance(v, (Value, str)) or not isinstance(v, Sequence):
         raise TypeError(f"{where}: the direction must be a list of numbers or Values, got {type(v).__name__}")
