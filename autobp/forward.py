@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from autobp.engine import Value, grad, local_derivatives, topo_order
 
@@ -118,11 +118,16 @@ def forward_sweep(outputs: Value | Sequence[Value], seeds: Mapping[Value, Number
 # Checking arguments
 # ---------------------------------------------------------------------------
 
-def _leaves(inputs: Sequence[Number], where: str) -> list[Value]:
+def _as_list(items: object, what: str, where: str) -> list:
+    """A list, tuple or 1-d array (anything iterable but a string or a Value) as a list."""
+    if isinstance(items, (Value, str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(f"{where}: {what} must be a list of numbers or Values, got {type(items).__name__}: {items!r}")
+    return list(items)
+
+
+def _leaves(inputs: Iterable[Number], where: str) -> list[Value]:
     """The inputs as Values: a number becomes a leaf labelled x0, x1, …; a Value is used as it is."""
-    if isinstance(inputs, (Value, str)) or not isinstance(inputs, Sequence):
-        raise TypeError(f"{where}: inputs must be a list of numbers or Values, got {type(inputs).__name__}")
-    return [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(inputs)]
+    return [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(_as_list(inputs, "inputs", where))]
 
 
 def _tangent(u: object, create_graph: bool, where: str) -> Number:
@@ -139,11 +144,10 @@ def _tangent(u: object, create_graph: bool, where: str) -> Number:
 
 def _direction(v: object, n: int, create_graph: bool, where: str) -> list[Number]:
     """A direction vector of length n."""
-    if isinstance(v, (Value, str)) or not isinstance(v, Sequence):
-        raise TypeError(f"{where}: the direction must be a list of numbers or Values, got {type(v).__name__}")
-    if len(v) != n:
-        raise ValueError(f"{where}: the direction has {len(v)} components for {n} inputs")
-    return [_tangent(u, create_graph, where) for u in v]
+    components = _as_list(v, "the direction", where)
+    if len(components) != n:
+        raise ValueError(f"{where}: the direction has {len(components)} components for {n} inputs")
+    return [_tangent(u, create_graph, where) for u in components]
 
 
 def _outputs(out: object, where: str) -> list[Value]:
@@ -173,7 +177,7 @@ def _seeds(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Value, 
 # The public functions
 # ---------------------------------------------------------------------------
 
-def jvp(f: Callable[..., Value | Sequence[Value]], primals: Sequence[Number], tangents: Sequence[Number],
+def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], tangents: Iterable[Number],
         create_graph: bool = False) -> tuple:
     """Forward mode: f at the primals and its derivative along the tangents, J·u.
 
@@ -194,7 +198,7 @@ def jvp(f: Callable[..., Value | Sequence[Value]], primals: Sequence[Number], ta
     return (out, tangent_out[0]) if isinstance(out, Value) else (outs, tangent_out)
 
 
-def vjp(f: Callable[..., Value | Sequence[Value]], primals: Sequence[Number],
+def vjp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number],
         create_graph: bool = False) -> tuple:
     """Reverse mode as a function: (out, pullback), pullback(v) = vᵀJ = Σ_k v_k ∇out_k.
 
@@ -219,7 +223,7 @@ def vjp(f: Callable[..., Value | Sequence[Value]], primals: Sequence[Number],
     return out, pullback
 
 
-def hvp(f: Callable[..., Value], inputs: Sequence[Number], v: Sequence[Number],
+def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
         create_graph: bool = False) -> list[Value]:
     """The Hessian of f times v, H·v, by forward-over-reverse.
 
@@ -235,7 +239,7 @@ def hvp(f: Callable[..., Value], inputs: Sequence[Number], v: Sequence[Number],
     return Linearization(gradient, create_graph).push(_seeds(leaves, direction))
 
 
-def hessian(f: Callable[..., Value], inputs: Sequence[Number], create_graph: bool = False) -> list[list[Value]]:
+def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: bool = False) -> list[list[Value]]:
     """The n × n Hessian ∂²f/∂x_i∂x_j as n Hessian-vector products, H·e_j column by column.
 
     The gradient graph and its local derivatives are built once and swept n
@@ -251,7 +255,7 @@ def hessian(f: Callable[..., Value], inputs: Sequence[Number], create_graph: boo
     return [list(row) for row in zip(*columns)]
 
 
-def jacobian(f: Callable[..., Value | Sequence[Value]], inputs: Sequence[Number], mode: str = "auto",
+def jacobian(f: Callable[..., Value | Sequence[Value]], inputs: Iterable[Number], mode: str = "auto",
              create_graph: bool = False) -> list[list[Value]]:
     """The m × n Jacobian ∂out_k/∂x_i of f: ℝⁿ → ℝᵐ (m = 1 when f returns one Value).
 

@@ -242,7 +242,8 @@ def test_jvp_raises_overflow_where_the_backward_sweep_does():
     (lambda: jvp(_f, [1.0, 2.0], [1.0]), ValueError, "1 components for 2 inputs"),
     (lambda: jvp(_f, [1.0, 2.0], [1.0, float("nan")]), TypeError, "finite number or a Value, got float: nan"),
     (lambda: jvp(_f, [1.0, 2.0], [1.0, "1"]), TypeError, "got str"),
-    (lambda: jvp(_f, 1.0, [1.0]), TypeError, "inputs must be a list"),
+    (lambda: jvp(_f, 1.0, [1.0]), TypeError, "inputs must be a list of numbers or Values, got float"),
+    (lambda: jvp(_f, [1.0, 2.0], "ab"), TypeError, "the direction must be a list"),
     (lambda: jvp(lambda x: x.data, [1.0], [1.0]), TypeError, "f must return a Value or a list of Values, got float"),
     (lambda: jvp(lambda x: [x, 2.0], [1.0], [1.0]), TypeError, "got float: 2.0"),
     (lambda: hvp(lambda x: [x, x], [1.0], [1.0]), TypeError, "hvp: f must return one Value"),
@@ -278,3 +279,11 @@ def test_with_two_failing_partials_jvp_names_the_node_the_backward_sweep_meets_f
         grad(f(x), [x], create_graph=True)
     with pytest.raises(ZeroDivisionError, match="node 'b'"):
         jvp(f, [0.0], [1.0])
+
+
+def test_tuples_and_numpy_arrays_are_accepted_as_inputs_and_directions():
+    np = pytest.importorskip("numpy")
+    _, t = jvp(_f, np.array([X, Y]), (1.0, 0.0))
+    assert t.data == pytest.approx(_grad_f(X, Y)[0], rel=1e-15)
+    assert [h.data for h in hvp(_f, (X, Y), np.array([0.0, 1.0]))] == pytest.approx(
+        [row[1] for row in _hess_f(X, Y)], rel=1e-14)
