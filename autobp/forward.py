@@ -86,6 +86,11 @@ class Linearization:
                     raise _nonfinite_tangent(self.steps, tangents, y)
         return [t if isinstance(t, Value) else Value(t) for t in out]
 
+    def matrix(self, inputs: Sequence[Value]) -> list[list[Value]]:
+        """M[k][j] = ∂output_k/∂inputs[j]: one forward sweep per input, a column each."""
+        columns = [self.push({x: 1.0}) for x in inputs]
+        return [list(row) for row in zip(*columns)]
+
 
 def _nonfinite_tangent(steps: list, tangents: dict, output: Value) -> OverflowError:
     """Name the first node (creation order) whose tangent left the floats."""
@@ -250,9 +255,7 @@ def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: boo
     """
     leaves = _leaves(inputs, "hessian")
     gradient = grad(_scalar(f(*leaves), "hessian"), leaves, create_graph=True)
-    linear = Linearization(gradient, create_graph)
-    columns = [linear.push({x: 1.0}) for x in leaves]
-    return [list(row) for row in zip(*columns)]
+    return Linearization(gradient, create_graph).matrix(leaves)
 
 
 def jacobian(f: Callable[..., Value | Sequence[Value]], inputs: Iterable[Number], mode: str = "auto",
@@ -271,6 +274,4 @@ def jacobian(f: Callable[..., Value | Sequence[Value]], inputs: Iterable[Number]
     outs = _outputs(f(*leaves), "jacobian")
     if mode == "reverse" or mode == "auto" and len(outs) < len(leaves):
         return [grad(y, leaves, create_graph=create_graph) for y in outs]
-    linear = Linearization(outs, create_graph)
-    columns = [linear.push({x: 1.0}) for x in leaves]
-    return [list(row) for row in zip(*columns)]
+    return Linearization(outs, create_graph).matrix(leaves)

@@ -64,9 +64,7 @@ def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: 
 
 def _hessian(out: Value, leaves: list[Value]) -> list[list[float]]:
     """H[i][j] = ∂²out/∂x_i∂x_j as n Hessian-vector products H·e_j through the gradient's graph."""
-    linear = Linearization(grad(out, leaves, create_graph=True))
-    columns = [[h.data for h in linear.push({x: 1.0})] for x in leaves]
-    return [list(row) for row in zip(*columns)]
+    return [[h.data for h in row] for row in Linearization(grad(out, leaves, create_graph=True)).matrix(leaves)]
 
 
 def _second_order_rows(f, leaves, names, out, base, hessian, h, atol, rtol) -> list[GradcheckRow]:
