@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 from autobp.checkreport import GradcheckReport, GradcheckRow, make_row
 from autobp.engine import Value, grad
-from autobp.forward import Linearization
+from autobp.forward import Linearization, seeds_for
 from autobp.shifts import kink_nodes, kink_signs, kinks_at, values_at
 from autobp.stepsize import output_of
 
@@ -58,7 +58,7 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
         (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, eps), _along(u, -eps)], bool(kinks))
         numeric = (plus - minus) / (2 * eps)
         kink = up != base or down != base
-        (jvp,) = linear.push({x: ui for x, ui in zip(leaves, u)})
+        (jvp,) = linear.push(seeds_for(leaves, u))
         vjp = sum(g * ui for g, ui in zip(gradient, u))
         rows.append(make_row(k, f"u{k}: jvp", jvp.data, numeric, atol, rtol, kink))
         rows.append(make_row(k, f"u{k}: vjp", vjp, numeric, atol, rtol, kink))
@@ -78,7 +78,7 @@ def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> l
     for k, u in enumerate(directions, 1):
         (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, h), _along(u, -h)], bool(base))
         numeric = (plus - 2 * out.data + minus) / (h * h)
-        hu = linear.push({x: ui for x, ui in zip(leaves, u)})
+        hu = linear.push(seeds_for(leaves, u))
         analytic = sum(ui * t.data for ui, t in zip(u, hu))
         rows.append(make_row(k, f"u{k}: uᵀHu", analytic, numeric, atol, rtol, up != base or down != base, order=2))
     return rows

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from autobp.engine import Value, grad, local_derivatives, topo_order
 
-__all__ = ["jvp", "vjp", "hvp", "hessian", "jacobian", "forward_sweep", "Linearization"]
+__all__ = ["jvp", "vjp", "hvp", "hessian", "jacobian", "forward_sweep", "Linearization", "seeds_for"]
 
 Number = float | Value
 
@@ -170,8 +170,9 @@ def _scalar(out: object, where: str) -> Value:
     return out
 
 
-def _seeds(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Value, Number]:
-    """{input: tangent}; an input given twice gets the sum, as `grad` counts it once per position."""
+def seeds_for(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Value, Number]:
+    """{input: tangent} for Linearization.push; an input given twice gets the sum, as `grad` counts it
+    once per position."""
     seeds: dict[Value, Number] = {}
     for x, u in zip(leaves, direction):
         seeds[x] = seeds[x] + u if x in seeds else u
@@ -199,7 +200,7 @@ def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], ta
     direction = _direction(tangents, len(leaves), create_graph, "jvp")
     out = f(*leaves)
     outs = _outputs(out, "jvp")
-    tangent_out = Linearization(outs, create_graph).push(_seeds(leaves, direction))
+    tangent_out = Linearization(outs, create_graph).push(seeds_for(leaves, direction))
     return (out, tangent_out[0]) if isinstance(out, Value) else (outs, tangent_out)
 
 
@@ -241,7 +242,7 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
     leaves = _leaves(inputs, "hvp")
     direction = _direction(v, len(leaves), create_graph, "hvp")
     gradient = grad(_scalar(f(*leaves), "hvp"), leaves, create_graph=True)
-    return Linearization(gradient, create_graph).push(_seeds(leaves, direction))
+    return Linearization(gradient, create_graph).push(seeds_for(leaves, direction))
 
 
 def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: bool = False) -> list[list[Value]]:
