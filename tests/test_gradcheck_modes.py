@@ -4,11 +4,13 @@ times f is evaluated, negative controls, kinks, and the report."""
 import math
 
 import pytest
+from hypothesis import given, settings
 
 from autobp import Value, define_op
 from autobp.directional import directions_for
 from autobp.gradcheck import GradcheckError, gradcheck
 from autobp.ops import value_of
+from strategies import AUTOBP, programs, run
 
 
 def _tanh_abc(a, b, c):
@@ -189,3 +191,14 @@ def test_directional_report_says_what_it_compared():
 def test_bad_mode_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         gradcheck(lambda a: a * a, [1.0], **kwargs)
+
+
+# -- random graphs ------------------------------------------------------------------------
+
+@settings(max_examples=50)
+@given(programs())
+def test_random_expression_dags_pass_the_directional_check_at_both_orders(program):
+    def f(*xs):
+        return run(program, list(xs), AUTOBP)[-1]
+    report = gradcheck(f, list(program.inputs), mode="directional", order=2)
+    assert report.passed, str(report)
