@@ -25,7 +25,7 @@ import math
 import numbers
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from autobp.engine import Value, grad, local_derivatives, topo_order
+from autobp.engine import Value, grad, is_grad_enabled, local_derivatives, topo_order
 
 __all__ = ["jvp", "vjp", "hvp", "hessian", "jacobian", "forward_sweep", "Linearization", "seeds_for"]
 
@@ -131,7 +131,13 @@ def _as_list(items: object, what: str, where: str) -> list:
 
 
 def _leaves(inputs: Iterable[Number], where: str) -> list[Value]:
-    """The inputs as Values: a number becomes a leaf labelled x0, x1, …; a Value is used as it is."""
+    """The inputs as Values: a number becomes a leaf labelled x0, x1, …; a Value is used as it is.
+
+    Inside no_grad() f would build no graph and every derivative would come out 0: refused instead.
+    """
+    if not is_grad_enabled():
+        raise RuntimeError(f"{where}: inside no_grad() f builds no graph, so there is nothing to "
+                           f"differentiate; call {where} outside the no_grad() block")
     return [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(_as_list(inputs, "inputs", where))]
 
 

@@ -263,10 +263,13 @@ def test_a_partials_function_with_the_wrong_count_is_named():
         jvp(lambda x: bad(x), [1.0], [1.0])
 
 
-def test_jvp_under_no_grad_sees_no_graph():
+@pytest.mark.parametrize("call", [lambda: jvp(_f, [X, Y], [1.0, 0.0]), lambda: vjp(_f, [X, Y]),
+                                  lambda: hvp(_f, [X, Y], [1.0, 0.0]), lambda: hessian(_f, [X, Y]),
+                                  lambda: jacobian(_f, [X, Y])], ids=["jvp", "vjp", "hvp", "hessian", "jacobian"])
+def test_inside_no_grad_the_functions_refuse_rather_than_return_zeros(call):
     with no_grad():
-        out, t = jvp(_f, [X, Y], [1.0, 0.0])
-    assert t.data == 0.0 and out.op == ""
+        with pytest.raises(RuntimeError, match="inside no_grad\\(\\) f builds no graph"):
+            call()
 
 
 def test_with_two_failing_partials_jvp_names_the_node_the_backward_sweep_meets_first():
