@@ -51,7 +51,7 @@ def test_jvp_uses_given_values_as_they_are_and_leaves_grads_alone():
 
 
 def test_jvp_through_a_shared_subexpression_and_a_plus_a():
-    # s = x·x used twice, then s + s: d/dx (2x²)² ... f = (x·x + x·x) * (x·x) = 2x⁴, f' = 8x³
+    # s = x·x feeds s + s and then the product again: f = (s + s)·s = 2x⁴, f' = 8x³
     def f(x):
         s = x * x
         return (s + s) * s
