@@ -225,7 +225,8 @@ def _path_form(output, wrt, segments, name_of, digits, d, forward=False) -> list
         ∂out/∂wrt = Σ_paths Π_(segments on the path) ∂upper/∂lower
 
     Each path is written output end first, as on the page: ∂E/∂out_o1 · ∂out_o1/∂net_o1 · ∂net_o1/∂w6;
-    with `forward`, input end first, as a forward sweep multiplies: ∂net_o1/∂w6 · ∂out_o1/∂net_o1 · ∂E/∂out_o1.
+    with `forward`, input end first, as a forward sweep multiplies:
+    ∂net_o1/∂w6 · ∂out_o1/∂net_o1 · ∂E/∂out_o1.
     """
     chains: list[list[_Segment]] = []
     stack = [(wrt, [])]
@@ -300,7 +301,8 @@ def _tangent_form(output, wrt, nodes, stops, segments, name_of, digits, why, max
     bottom = name_of(wrt)
     lines = ["", f"Too long to list path by path ({why}), so the paths are merged at shared nodes "
                  f"(tangent form):",
-             f"∂n/∂{bottom} = Σ over n's previous labelled nodes c of ∂c/∂{bottom} · ∂n/∂c, input first.", ""]
+             f"∂n/∂{bottom} = Σ over n's previous labelled nodes c of ∂c/∂{bottom} · ∂n/∂c, "
+             f"input first.", ""]
     incoming: dict[Value, list[_Segment]] = {}
     for segs in segments.values():
         for seg in segs:
@@ -313,7 +315,8 @@ def _tangent_form(output, wrt, nodes, stops, segments, name_of, digits, why, max
         segs = sorted(incoming[n], key=lambda seg: seg.lower._id)
         tangent[n] = sum(tangent[seg.lower] * seg.value for seg in segs)
         symbols = " + ".join(f"∂{name_of(n)}/∂{bottom}" if seg.lower is wrt else
-                             f"∂{name_of(seg.lower)}/∂{bottom} · ∂{name_of(n)}/∂{name_of(seg.lower)}" for seg in segs)
+                             f"∂{name_of(seg.lower)}/∂{bottom} · ∂{name_of(n)}/∂{name_of(seg.lower)}"
+                             for seg in segs)
         numbers = _sum([_num(seg.value, digits) if seg.lower is wrt else
                         f"{_num(tangent[seg.lower], digits)} × {_factor(_num(seg.value, digits))}" for seg in segs])
         body.append(_equation([f"∂{name_of(n)}/∂{bottom}", symbols, numbers, _num(tangent[n], digits)]))
@@ -383,7 +386,8 @@ class BackwardTrace:
         header = ("step", "node", "op", "child", "∂node/∂child", f"∂{L}/∂node", "contribution", f"∂{L}/∂child so far")
         body = [(str(r.step), r.node_name, r.op, r.child_name, _num(r.local, n), _num(r.upstream, n),
                  self.statement(r), _num(r.child_grad, n)) for r in self.rows]
-        return _table(f"Backward sweep from {L}: seed ∂{L}/∂{L} = 1, nodes in reverse topological order", header, body)
+        return _table(f"Backward sweep from {L}: seed ∂{L}/∂{L} = 1, nodes in reverse topological order",
+                      header, body)
 
 
 def _table(title: str, header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
@@ -510,7 +514,8 @@ class ForwardTrace:
 
     def __str__(self) -> str:
         n, x = self.digits, self.wrt_name
-        header = ("step", "node", "op", "child", "∂node/∂child", f"∂child/∂{x}", "contribution", f"∂node/∂{x} so far")
+        header = ("step", "node", "op", "child", "∂node/∂child", f"∂child/∂{x}", "contribution",
+                  f"∂node/∂{x} so far")
         body = [(str(r.step), r.node_name, r.op, r.child_name, _num(r.local, n), _num(r.tangent, n),
                  self.statement(r), _num(r.node_tangent, n)) for r in self]
         return _table(f"Forward sweep along {x}: seed ∂{x}/∂{x} = 1, nodes in creation (topological) order",

@@ -84,7 +84,8 @@ def w6(quick: bool) -> dict:
     hv = [h.data for h in hvp(f, params, u)]
     res["check_hvp_rel_error"] = _hvp_error(f, params, u, hv)
     if res["check_hvp_rel_error"] > 1e-5:
-        raise AssertionError(f"W6: hvp differs from a central difference of the gradient by {res['check_hvp_rel_error']}")
+        raise AssertionError(f"W6: hvp differs from a central difference of the gradient "
+                             f"by {res['check_hvp_rel_error']}")
 
     def clock(run: Callable[[], object]) -> float:
         gc.collect()

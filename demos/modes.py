@@ -76,7 +76,8 @@ def loss_sweeps(seed: int = 0) -> tuple[int, float, float, float]:
 
 def main() -> None:
     """Build each f, take its Jacobian both ways, and print sweeps, times and the lesson."""
-    print("f: ℝⁿ → ℝᵐ, an MLP(n, [32, 32, 32, m]) of tanh units at a random point; its Jacobian ∂y_k/∂x_i\n"
+    print("f: ℝⁿ → ℝᵐ, an MLP(n, [32, 32, 32, m]) of tanh units at a random point; "
+          "its Jacobian ∂y_k/∂x_i\n"
           "by forward mode (one sweep per input, a column each) and by reverse mode (one sweep per output,\n"
           "a row each).\n")
     print(f"{'n':>4} {'m':>4} {'nodes':>7}   {'forward sweeps':>14} {'time':>8}   {'reverse sweeps':>14} {'time':>8}"
