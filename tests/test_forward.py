@@ -290,3 +290,27 @@ def test_tuples_and_numpy_arrays_are_accepted_as_inputs_and_directions():
     assert t.data == pytest.approx(_grad_f(X, Y)[0], rel=1e-15)
     assert [h.data for h in hvp(_f, (X, Y), np.array([0.0, 1.0]))] == pytest.approx(
         [row[1] for row in _hess_f(X, Y)], rel=1e-14)
+
+
+def test_hvp_is_one_gradient_and_one_sweep_and_hessian_n_sweeps(monkeypatch):
+    import autobp.forward as forward
+    calls = {"grad": 0, "push": 0}
+    real_grad, real_push = forward.grad, forward.Linearization.push
+
+    def counting_grad(*args, **kwargs):
+        calls["grad"] += 1
+        return real_grad(*args, **kwargs)
+
+    def counting_push(self, seeds):
+        calls["push"] += 1
+        return real_push(self, seeds)
+    monkeypatch.setattr(forward, "grad", counting_grad)
+    monkeypatch.setattr(forward.Linearization, "push", counting_push)
+
+    def f(*xs):
+        return sum((x * x.tanh() for x in xs), Value(0.0))
+    hvp(f, [0.1 * i for i in range(6)], [1.0] * 6)
+    assert calls == {"grad": 1, "push": 1}
+    calls.update(grad=0, push=0)
+    hessian(f, [0.1 * i for i in range(6)])
+    assert calls == {"grad": 1, "push": 6}
