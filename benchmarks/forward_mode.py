@@ -1,4 +1,4 @@
-"""W6: forward mode and curvature, as ratios measured in the same run.
+"""W7: forward mode and curvature, as ratios measured in the same run.
 
   jvp      jvp(f, params, u) against one forward pass f(*params) of the same graph
   hvp      hvp(f, params, v) against one backward() of that graph (and against a whole gradient:
@@ -59,7 +59,7 @@ def _digits_batch(size: int, rng: random.Random) -> tuple[list, str]:
     return [(x, [float(j == label) for j in range(10)]) for x, label in rows], what
 
 
-def w6(quick: bool) -> dict:
+def w7(quick: bool) -> dict:
     from autobp import grad, hvp, jvp
     from autobp.engine import topo_order
     from autobp.forward import Linearization
@@ -79,12 +79,12 @@ def w6(quick: bool) -> dict:
     exact = sum(g * ui for g, ui in zip(gradient, u))
     scale = sum(abs(g * ui) for g, ui in zip(gradient, u))
     if not math.isclose(tangent.data, exact, rel_tol=0, abs_tol=1e-12 * scale):
-        raise AssertionError(f"W6: jvp {tangent.data!r} != ∇f·u {exact!r}")
+        raise AssertionError(f"W7: jvp {tangent.data!r} != ∇f·u {exact!r}")
     res["check_jvp_abs_error"] = abs(tangent.data - exact)
     hv = [h.data for h in hvp(f, params, u)]
     res["check_hvp_rel_error"] = _hvp_error(f, params, u, hv)
     if res["check_hvp_rel_error"] > 1e-5:
-        raise AssertionError(f"W6: hvp differs from a central difference of the gradient "
+        raise AssertionError(f"W7: hvp differs from a central difference of the gradient "
                              f"by {res['check_hvp_rel_error']}")
 
     def clock(run: Callable[[], object]) -> float:
@@ -131,7 +131,7 @@ def w6(quick: bool) -> dict:
     res["directional_check_data"] = what
     res["directional_check_passed"] = report.passed
     if not report.passed:
-        raise AssertionError(f"W6: the directional check of the digits network failed\n{report}")
+        raise AssertionError(f"W7: the directional check of the digits network failed\n{report}")
     return res
 
 
@@ -163,7 +163,7 @@ def ratios(res: dict) -> dict[str, float]:
 
 
 def table(res: dict) -> str:
-    """W6 as Markdown: times, ratios and what was checked."""
+    """W7 as Markdown: times, ratios and what was checked."""
     r = ratios(res)
     per_node = {k: res[k] / res["nodes"] * 1e9 for k in ("forward_s", "topo_order_s", "linearize_s", "push_s")}
     rows = [
@@ -182,7 +182,7 @@ def table(res: dict) -> str:
         f"Linearization {per_node['linearize_s']:.0f} (of which topo_order {per_node['topo_order_s']:.0f}, "
         f"the rest one engine.local_derivatives call per node), tangent sweep {per_node['push_s']:.0f}.",
     ]
-    return "\n".join([f"W6 forward mode and curvature: f = ½Σ(a − y)² of MLP(64, [32, 10]) relu, one sample, "
+    return "\n".join([f"W7 forward mode and curvature: f = ½Σ(a − y)² of MLP(64, [32, 10]) relu, one sample, "
                       f"{res['parameters']:,} parameters, {res['nodes']:,} nodes "
                       f"(jvp checked against ∇f·u to {res['check_jvp_abs_error']:.1e}, hvp against a "
                       f"difference of gradients to {res['check_hvp_rel_error']:.1e})", "",
@@ -192,7 +192,7 @@ def table(res: dict) -> str:
 def targets(res: dict) -> dict[str, float]:
     """The issue's targets, named as run.py prints them ('… <= bound')."""
     r = ratios(res)
-    return {f"W6 jvp / forward pass <= {TARGETS['jvp_over_forward']:g}": r["jvp_over_forward"],
-            f"W6 hvp / backward() <= {TARGETS['hvp_over_backward']:g}": r["hvp_over_backward"],
-            f"W6 gradcheck directional, digits 2,260 parameters, seconds <= {TARGETS['directional_check_s']:g}":
+    return {f"W7 jvp / forward pass <= {TARGETS['jvp_over_forward']:g}": r["jvp_over_forward"],
+            f"W7 hvp / backward() <= {TARGETS['hvp_over_backward']:g}": r["hvp_over_backward"],
+            f"W7 gradcheck directional, digits 2,260 parameters, seconds <= {TARGETS['directional_check_s']:g}":
                 r["directional_check_s"]}

@@ -10,7 +10,7 @@ Workloads (see benchmarks/README.md):
   W4  MLP(64, [32, 10]) relu, ½ squared error, forward + backward per sample
   W5  bytes per node of a live 10⁵-node graph (tracemalloc), and whether dropping it frees the
       memory by reference counting alone (gc disabled while checking)
-  W6  forward mode and curvature (forward_mode.py): jvp against one forward pass, hvp against one
+  W7  forward mode and curvature (forward_mode.py): jvp against one forward pass, hvp against one
       backward(), gradcheck(mode="directional") of the digits network (autobp only)
 
 Every engine computes the same numbers; the run fails if any result disagrees.
@@ -435,8 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     res["W5"] = w5r
 
     if not args.autobp_only:
-        log("W6 forward mode")
-        res["W6"] = forward_mode.w6(quick)
+        log("W7 forward mode")
+        res["W7"] = forward_mode.w7(quick)
         log("autobp in pure Python (a second process)")
         add_pure_python(res, pure_python_run(quick))
         report(res, quick)
@@ -501,7 +501,7 @@ def report(res: dict, quick: bool) -> None:
             cells.append(fmt(total(row, "torch")))
         print("| " + " | ".join(cells) + " |")
 
-    print("\n" + forward_mode.table(res["W6"]))
+    print("\n" + forward_mode.table(res["W7"]))
 
     if quick:
         return
@@ -513,7 +513,7 @@ def report(res: dict, quick: bool) -> None:
                                                            total(res["W1"][10**3], "autobp"))
     t["W3 100 steps micrograd/autobp >= 15"] = ratio(res["W3"]["micrograd"]["total_s"], res["W3"]["autobp"]["total_s"])
     t["W5 autobp bytes/node <= 300"] = res["W5"]["autobp"]["bytes_per_node"]
-    t.update(forward_mode.targets(res["W6"]))
+    t.update(forward_mode.targets(res["W7"]))
     holds = {}
     print("\nTargets\n")
     for name, v in t.items():
