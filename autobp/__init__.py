@@ -9,7 +9,9 @@
 """
 
 from autobp.engine import Value, define_op, grad, no_grad
+from autobp.forward import hessian, hvp, jacobian, jvp, vjp
 from autobp.tape import trace
 
-__all__ = ["Value", "grad", "no_grad", "define_op", "trace", "__version__"]
+__all__ = ["Value", "grad", "no_grad", "define_op", "trace", "jvp", "vjp", "hvp", "hessian", "jacobian",
+           "__version__"]
 __version__ = "0.1.0"

@@ -131,14 +131,18 @@ def _write_explorer(out, path: str, **options) -> None:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from autobp.explain import backward_steps, explain
+    from autobp.explain import backward_steps, explain, forward_steps
     from autobp.expr import legend
 
     out, leaves = _expression(args, name_steps=True)
     _require_names(leaves, args.expr)
     wrt = [_leaf(leaves, args.wrt)] if args.wrt else list(leaves.values())
     print("where " + "; ".join(legend(out)) if out.op else f"{out.label} is an input")
-    print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x) for x in wrt))
+    if args.steps and args.forward:
+        print("\n\n".join(str(forward_steps(out, x)) for x in wrt))
+    else:
+        mode = "forward" if args.forward else "reverse"
+        print(backward_steps(out) if args.steps else "\n\n".join(explain(out, x, mode=mode) for x in wrt))
     if args.html:
         _write_explorer(out, args.html)
     return 0
@@ -167,6 +171,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
     header = (f"f = {args.expr} at {', '.join(f'{n}={v.data:g}' for n, v in leaves.items())}"
               + (" (the default experiment: no EXPR given)" if default else ""))
     if args.sweep:
+        if args.directional:
+            raise _UsageError("--directional checks the gradient; the --sweep experiment has no directions")
         wrt = inputs.index(_leaf(leaves, args.wrt)) if args.wrt else 0
         result = sweep(f, inputs, wrt=wrt)
         print(header, result, sep="\n")
@@ -174,7 +180,8 @@ def _cmd_gradcheck(args: argparse.Namespace) -> int:
             result.plot(args.plot)
             print(f"wrote {args.plot}")
         return 0
-    report = gradcheck(f, inputs, **{flag[2:]: value for flag, value in check.items() if value is not None})
+    report = gradcheck(f, inputs, mode="directional" if args.directional else "full",
+                       **{flag[2:]: value for flag, value in check.items() if value is not None})
     if default:
         print(header)
     print(report)
@@ -352,24 +359,32 @@ def _parser() -> argparse.ArgumentParser:
                       help="system Graphviz `dot`, the embedded WebAssembly Graphviz, or auto (dot if installed)")
     draw.set_defaults(run=_cmd_draw)
 
-    explain = sub.add_parser("explain", help="write out the chain rule for an expression",
+    explain = sub.add_parser("explain", help="write out the chain rule for an expression (--forward: from the "
+                                             "input side; --steps: narrate a sweep)",
                              description="Write ∂L/∂x of EXPR out by the chain rule: every path, each local "
                                          "derivative, the products and the sum.  Intermediate results are "
                                          "named n1, n2, … and the output L.")
     _add_expression(explain)
     explain.add_argument("--wrt", metavar="NAME", help="the input to differentiate by (default: each in turn)")
     explain.add_argument("--steps", action="store_true", help="narrate the backward sweep step by step instead")
+    explain.add_argument("--forward", action="store_true",
+                         help="forward mode: products from the input side (with --steps, narrate the tangent sweep)")
     explain.add_argument("--html", metavar="PATH", help="also write the interactive explorer page to PATH")
     explain.set_defaults(run=_cmd_explain)
 
-    check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences",
+    check = sub.add_parser("gradcheck", help="check an expression's gradient against finite differences "
+                                             "(--directional: along random directions, forward and reverse mode)",
                            description="Compare the engine's gradient of EXPR with central finite differences "
-                                       "(exit 1 when it fails), or with --sweep show how the error of forward "
-                                       "and central differences depends on the step eps.  Without EXPR both "
-                                       f"run the default experiment, f = {DEFAULT_EXPERIMENT[0]} at "
-                                       f"{DEFAULT_EXPERIMENT[1]}.")
+                                       "(exit 1 when it fails), input by input or with --directional along "
+                                       "random directions (forward and reverse sweeps), or with --sweep show "
+                                       "how the error of forward and central differences depends on the step "
+                                       f"eps.  Without EXPR both run the default experiment, f = "
+                                       f"{DEFAULT_EXPERIMENT[0]} at {DEFAULT_EXPERIMENT[1]}.")
     _add_expression(check, optional=True)
     check.add_argument("--order", type=int, choices=[1, 2], help="2 also checks second derivatives (default 1)")
+    check.add_argument("--directional", action="store_true",
+                       help="check jvp and vjp along 3 random directions (O(1) evaluations of EXPR) "
+                            "instead of input by input")
     check.add_argument("--eps", type=_positive(float), help="finite-difference step (default 1e-6)")
     check.add_argument("--atol", type=_non_negative(float), help="absolute tolerance (default 1e-5)")
     check.add_argument("--rtol", type=_non_negative(float), help="relative tolerance (default 1e-3)")

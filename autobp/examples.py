@@ -7,6 +7,7 @@ one-line description.
 
 from __future__ import annotations
 
+import random
 from typing import Mapping, Sequence
 
 from autobp.engine import Value
@@ -21,6 +22,7 @@ EXAMPLES: dict[str, str] = {
     "digits": "§5 matrix-form BP trains a digits classifier; a Value MLP gives the same gradients",
     "moons": "§6 two moons: a 2-16-16-1 MLP with hinge loss + L2, and its decision boundary",
     "generalize": "§7 written with scalars, run as matrices: a traced Value MLP trains like BP1–BP4 in NumPy",
+    "modes": "forward vs reverse mode: a Jacobian by n forward or m backward sweeps — why backprop is reverse mode",
 }
 
 
@@ -94,3 +96,21 @@ def three_layer(mlp: MLP, x: Sequence[float], y: float) -> dict[str, Value]:
                 g[f"a[{l}][{j}]"] = _labelled(a, f"a[{l}][{j}]")
     g["C"] = _labelled(mse_loss([activations[-1]], [[y]]), "C")
     return g
+
+
+def modes(n: int, m: int, hidden: Sequence[int] = (32, 32, 32), seed: int = 0) -> tuple[list[Value], list[Value]]:
+    """The modes demo's f: ℝⁿ → ℝᵐ at a seeded point: (inputs x1…xn, outputs y1…ym).
+
+    An MLP(n, [*hidden, m]) of tanh units, the output layer too: a trunk of
+    hidden layers shared by m heads y_k = tanh(v_k·h + c_k), so every output
+    depends on every input and most of the graph is the trunk every sweep
+    crosses.  Weights and x come from `seed`.
+    """
+    rng = random.Random(seed)
+    mlp = MLP(n, [*hidden, m], activation="tanh", output_activation="tanh", seed=seed)
+    xs = [Value(rng.uniform(-1.0, 1.0), f"x{i + 1}") for i in range(n)]
+    out = mlp(xs)
+    ys = out if isinstance(out, list) else [out]
+    for k, y in enumerate(ys):
+        y.label = f"y{k + 1}"
+    return xs, ys

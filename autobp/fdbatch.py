@@ -17,11 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from autobp.engine import Value
+from autobp.shifts import KINK_OPS
 from autobp.tape import record
 
-__all__ = ["central_differences", "KINK_OPS"]
-
-KINK_OPS = frozenset({"relu", "abs"})   # ops whose derivative jumps where their input is 0
+__all__ = ["central_differences"]
 CHUNK = 2 ** 22                         # values per replayed chunk of rows (32 MB of float64)
 
 

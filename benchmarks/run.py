@@ -12,6 +12,8 @@ Workloads (see benchmarks/README.md):
       memory by reference counting alone (gc disabled while checking)
   W6  the graph-reading tools: explain() on a 10⁵-node chain, backward_steps streamed over 10⁶ nodes
   T1–T5  autobp.trace against NumPy matrices and network.Network (traced.py)
+  W7  forward mode and curvature (forward_mode.py): jvp against one forward pass, hvp against one
+      backward(), gradcheck(mode="directional") of the digits network (autobp only)
 
 Every engine computes the same numbers; the run fails if any result disagrees.
 Times are medians over repetitions, with Python's garbage collector on (as users run).
@@ -38,6 +40,7 @@ import tracemalloc
 from pathlib import Path
 
 import engines
+import forward_mode
 import tape
 import tools
 import traced
@@ -449,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.autobp_only and not args.no_traced:
         res["traced"] = traced.run(quick, log)
     if not args.autobp_only:
+        log("W7 forward mode")
+        res["W7"] = forward_mode.w7(quick)
         log("autobp in pure Python (a second process)")
         add_pure_python(res, pure_python_run(quick))
         report(res, quick)
@@ -521,6 +526,8 @@ def report(res: dict, quick: bool) -> None:
         print(f"- {what}, {r['nodes']:,} nodes: {r['seconds']:.2f} s ({fmt(p.get('seconds'), 2)} s), "
               f"peak {r['peak_mb']:.0f} MB ({fmt(p.get('peak_mb'))} MB)")
 
+    print("\n" + forward_mode.table(res["W7"]))
+
     if quick:
         return
     t = {}
@@ -533,6 +540,7 @@ def report(res: dict, quick: bool) -> None:
     t["W5 autobp bytes/node <= 300"] = res["W5"]["autobp"]["bytes_per_node"]
     t["W6 explain 1e5-node chain seconds <= 1"] = res["W6"]["explain"]["seconds"]
     t["W6 explain 1e5-node chain peak MB <= 100"] = res["W6"]["explain"]["peak_mb"]
+    t.update(forward_mode.targets(res["W7"]))
     holds = {}
     print("\nTargets\n")
     for name, v in t.items():

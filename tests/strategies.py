@@ -62,6 +62,7 @@ AUTOBP: dict[str, Callable] = {
     "sum": lambda *xs: apply(OPS["sum"], *xs),
 }
 
+
 BOUND = 30.0          # magnitudes above this are squashed by log(t·t + 1)
 KINKS = ("relu", "abs")  # ops whose derivative jumps at 0 (finite differences must not straddle it)
 

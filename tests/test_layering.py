@@ -1,6 +1,6 @@
 """The dependency map of STYLE.md, checked by reading each module's imports with `ast`.
 
-Direction: ops → engine → {losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
+Direction: ops → engine → {forward, losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
 The explorer page sits under viz: viz.explore imports explorer (which reads explain and grouping), and the
 explorer draws through the render function viz hands it, so it never imports viz.
 `matrix` and `datasets` stand alone (numpy only; `matrix` never imports the engine).
@@ -21,7 +21,7 @@ PACKAGE = ROOT / "autobp"
 
 # module -> the autobp modules it may import (`from autobp import Value` counts as the engine).
 ALLOWED: dict[str, set[str]] = {
-    "__init__": {"engine", "tape"},
+    "__init__": {"engine", "forward", "tape"},
     "ops": set(),
     "engine": {"ops", "_node"},
     "_node": set(),                            # C: makes engine.Value nodes, imports nothing
@@ -32,7 +32,12 @@ ALLOWED: dict[str, set[str]] = {
     "matrix": set(),
     "datasets": {"extras"},
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
-    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize", "fdbatch"},
+    "forward": {"engine"},                     # jvp, vjp, hvp, hessian, jacobian: sweeps over the engine's graph
+    "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize", "forward", "checkreport", "shifts",
+                  "directional", "fdbatch"},
+    "checkreport": set(),                      # gradcheck's rows, pass rule and table
+    "shifts": {"engine", "ops", "stepsize"},   # f evaluated at shifted inputs, with kink signs
+    "directional": {"engine", "forward", "checkreport", "shifts", "stepsize"},
     "stepsize": {"engine", "extras"},
     "extras": set(),                           # install hints for the optional extras: stdlib only
     "script": set(),                           # a program's exit code, quiet on a closed pipe: stdlib only
@@ -48,14 +53,14 @@ ALLOWED: dict[str, set[str]] = {
     "schedule": {"engine", "batching", "adjoints"},
     "placeholders": {"engine"},
     "tape": {"engine", "batching", "adjoints", "replay", "schedule", "placeholders"},
-    "fdbatch": {"engine", "tape"},             # gradcheck's 2n shifted points as one batch
+    "fdbatch": {"engine", "tape", "shifts"},   # gradcheck's 2n shifted points as one batch
     "explain": {"engine", "ops", "graph"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
     "train": {"engine", "ops", "losses", "optim", "nn", "datasets", "tape"},
     "io": {"nn", "network", "matrix"},
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
-            "stepsize", "viz", "explain", "expr", "examples", "train", "io", "script"},
+            "stepsize", "viz", "explain", "expr", "examples", "train", "io", "script", "forward"},
     "__main__": {"cli"},
 }
 # module -> the third-party packages it may import (the standard library is always allowed).
@@ -68,6 +73,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "replay": {"numpy", "array_api_compat", "dask"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"},
     "placeholders": set(), "array_ops": set(), "expr": set(), "examples": set(), "train": {"numpy"},
     "io": {"numpy"}, "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(), "extras": set(), "script": set(),
+    "forward": set(), "checkreport": set(), "shifts": set(), "directional": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
 MODULES = PYTHON_MODULES | {p.stem for p in PACKAGE.glob("*.c")}      # _node.c, a C extension

@@ -1,0 +1,112 @@
+"""Gradient-check reports: one row per compared derivative, the pass rule, and the worst-first table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["GradcheckRow", "GradcheckReport", "GradcheckError", "make_row"]
+
+
+class GradcheckError(AssertionError):
+    """Raised by `gradcheck(..., raise_exception=True)`; the message lists the failing entries."""
+
+    def __init__(self, report: GradcheckReport) -> None:
+        self.report = report
+        names = ", ".join(r.name for r in report.failures)
+        super().__init__(f"gradient check failed for {names}\n{report}")
+
+
+@dataclass(frozen=True)
+class GradcheckRow:
+    """One checked derivative: of order 1 (`index` i) or of order 2 (`index` (i, j)).
+
+    In a directional check `index` is the direction's number k and `name` says
+    which sweep was compared along it ("u1: jvp", "u1: vjp", "u1: uᵀHu").
+    """
+
+    index: int | tuple[int, int]
+    name: str
+    analytic: float
+    numeric: float
+    abs_error: float
+    rel_error: float
+    passed: bool
+    kink: bool = False
+    order: int = 1
+    matrix: float | None = None   # check_mlp: the matrix BP formulas' value
+
+    @property
+    def status(self) -> str:
+        return "kink" if self.kink else "ok" if self.passed else "FAIL"
+
+
+def make_row(index: int | tuple[int, int], name: str, analytic: float, numeric: float, atol: float, rtol: float,
+             kink: bool, order: int = 1, matrix: float | None = None) -> GradcheckRow:
+    """One compared derivative, with the pass rule of `numpy.isclose` (numeric as the reference):
+
+        |analytic − numeric| ≤ atol + rtol·|numeric|   (and the same for analytic vs matrix, when given)
+
+    rel_error = |analytic − numeric| / max(|analytic|, |numeric|), 0 when both are 0.
+    """
+    abs_error = abs(analytic - numeric)
+    scale = max(abs(analytic), abs(numeric))
+    rel_error = abs_error / scale if scale else 0.0
+    passed = abs_error <= atol + rtol * abs(numeric)
+    if matrix is not None:
+        passed = passed and abs(analytic - matrix) <= atol + rtol * abs(matrix)
+    return GradcheckRow(index, name, analytic, numeric, abs_error, rel_error, passed, kink, order, matrix)
+
+
+@dataclass
+class GradcheckReport:
+    """The result of a gradient check: one row per derivative, printable as a table, worst first."""
+
+    rows: list[GradcheckRow]
+    atol: float
+    rtol: float
+    eps: float
+    kinks: list[str] = field(default_factory=list)   # the relu/abs nodes found at 0
+    mode: str = "full"                               # "full", "directional" or "second_differences"
+    notes: list[str] = field(default_factory=list)   # what the rows compare, printed under the table
+
+    @property
+    def passed(self) -> bool:
+        """True when every row passed or sits at a kink."""
+        return all(r.passed or r.kink for r in self.rows)
+
+    @property
+    def failures(self) -> list[GradcheckRow]:
+        return [r for r in self.rows if not (r.passed or r.kink)]
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((r.abs_error for r in self.rows), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((r.rel_error for r in self.rows), default=0.0)
+
+    def _badness(self, row: GradcheckRow) -> float:
+        """How far a row is over its tolerance (> 1 fails); the table's sort key."""
+        worst = max(row.abs_error, abs(row.analytic - row.matrix) if row.matrix is not None else 0.0)
+        return worst / (self.atol + self.rtol * abs(row.numeric))
+
+    def __str__(self) -> str:
+        with_matrix = any(r.matrix is not None for r in self.rows)
+        head = ["direction" if self.mode == "directional" else "input", "order", "analytic", "numeric",
+                *(["matrix BP"] if with_matrix else []), "abs error", "rel error", "status"]
+        body = [[r.name, str(r.order), f"{r.analytic:.10g}", f"{r.numeric:.10g}",
+                 *([f"{r.matrix:.10g}"] if with_matrix else []),
+                 f"{r.abs_error:.2e}", f"{r.rel_error:.2e}", r.status]
+                for r in sorted(self.rows, key=lambda r: (r.passed or r.kink, -self._badness(r)))]
+        widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head))]
+        lines = ["  ".join(cell.rjust(w) if c else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+                 for row in [head, *body]]
+        verdict = "PASSED" if self.passed else f"FAILED ({len(self.failures)} of {len(self.rows)})"
+        lines.append(f"{verdict}: max abs error {self.max_abs_error:.2e}, max rel error {self.max_rel_error:.2e} "
+                     f"(eps={self.eps:g}, pass when abs error <= {self.atol:g} + {self.rtol:g}*|numeric|)")
+        lines += self.notes
+        if self.kinks:
+            lines.append(f"kink: f is not differentiable here ({'; '.join(self.kinks)}); rows marked "
+                         "'kink' straddle it and are not counted as failures")
+        return "\n".join(lines)
