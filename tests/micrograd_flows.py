@@ -22,7 +22,6 @@ compares the rows.  The sources, read for behaviour only:
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any, Callable
 
@@ -200,10 +199,15 @@ def flow_lecture_first_half(mg) -> Rows:
     rows.append(("grads by backward", [g[k].grad for k in ("n", "x1w1x2w2", "b", "x1w1", "x2w2", "x1", "w1",
                                                          "x2", "w2")]))
 
-    a = mg.Value(3.0, label="a")                  # a node used twice
+    a = mg.Value(3.0, label="a")                  # a node used twice: its gradients add up
     twice = a + a
     twice.backward()
     rows.append(("d(a + a)/da", a.grad))
+    a = mg.Value(3.0, label="a")                  # ... also when the step is taken by hand
+    twice = a + a
+    twice.grad = 1.0
+    twice._backward()
+    rows.append(("d(a + a)/da by hand", a.grad))
 
     a, b = mg.Value(-2.0, label="a"), mg.Value(3.0, label="b")
     d = a * b

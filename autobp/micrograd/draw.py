@@ -53,7 +53,7 @@ class Drawing(viz.Diagram):
         format = format or self.format
         if shutil.which("dot") is not None or format != "svg" or view or kwargs:
             return super().render(filename, directory=directory, view=view, cleanup=cleanup, format=format, **kwargs)
-        source = self.save(filename, directory)
+        source = self.save(filename, directory=directory)
         target = f"{source}.{format}"
         viz.render(self, target)
         if cleanup:
