@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from autobp.engine import Value, grad, is_grad_enabled, local_derivatives, topo_order
 
@@ -65,16 +65,23 @@ class Linearization:
         counts every path.
         """
         tangents: dict[Any, Number] = dict(seeds)       # looked up with constants too (never found)
-        tangent_of = tangents.get
-        for node, operands, locals_ in self.steps:
-            t = tangent_of(node)
-            for a, local in zip(operands, locals_):
-                ta = tangent_of(a)            # None: a constant, or a node the seeds do not reach
-                if ta is not None:
-                    t = local * ta if t is None else t + local * ta
-            if t is not None:
-                tangents[node] = t
+        for _ in self.sweep(tangents):
+            pass
         return tangents
+
+    def sweep(self, tangents: dict[Any, Number]) -> Iterator[tuple[Value, int, Value, Number]]:
+        """The tangent sweep, in creation order, on `tangents` (seeded by the caller, filled in here).
+
+        Yields (node, k, child, local) after adding ∂node/∂child · child's tangent into node's, for
+        each operand a seeded node reaches: the rows `autobp.steps.forward_steps` narrates.
+        """
+        for node, operands, locals_ in self.steps:
+            for k, (a, local) in enumerate(zip(operands, locals_)):
+                ta = tangents.get(a)          # None: a constant, or a node the seeds do not reach
+                if ta is not None:
+                    t = tangents.get(node)
+                    tangents[node] = local * ta if t is None else t + local * ta
+                    yield node, k, a, local
 
     def push(self, seeds: Mapping[Value, Number]) -> list[Value]:
         """One forward sweep: the tangent of each output (Values; a graph when create_graph)."""

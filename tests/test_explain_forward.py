@@ -109,18 +109,23 @@ def test_forward_steps_skips_nodes_that_do_not_depend_on_wrt():
     assert forward_steps(L, Value(1.0)).rows == [] and forward_steps(L, L).rows == []
 
 
-def test_forward_steps_streams_rows_as_the_sweep_makes_them():
-    # the last node's partial fails (sqrt'(0)): the rows before it are read before the error
+def test_forward_steps_narrates_jvp_s_sweep_and_fails_as_it_does():
+    """The rows are those of the tangent sweep jvp runs (Linearization.sweep), streamed one by one; where a
+    partial fails (sqrt'(0)), forward_steps raises what jvp raises, before any row, as jvp evaluates the local
+    derivatives output first, the order of the backward sweep."""
     x = Value(0.0, "x")
     y = (x * 2.0 + 1.0).tanh() * 0.0 + (x * 1.0).sqrt()
-    trace = forward_steps(y, x)
-    rows = iter(trace)
-    first = next(rows)
-    assert (first.node_name, first.child_name) != ("", "")
-    with pytest.raises(ZeroDivisionError, match="sqrt"):
-        list(rows)
-    with pytest.raises(ZeroDivisionError):
-        trace.rows
+    with pytest.raises(ZeroDivisionError, match="sqrt") as narrated:
+        next(iter(forward_steps(y, x)))
+    with pytest.raises(ZeroDivisionError, match="sqrt") as swept:
+        jvp(lambda v: (v * 2.0 + 1.0).tanh() * 0.0 + (v * 1.0).sqrt(), [0.0], [1.0])
+    assert str(narrated.value).split(": ")[0] == str(swept.value).split(": ")[0]
+    z = Value(0.5, "z")
+    w = (z * 2.0 + 1.0).tanh() + (z * 3.0).sqrt()
+    rows = iter(forward_steps(w, z))
+    first = next(rows)                                # one row at a time, not a list
+    assert (first.child, first.local) == (z, 2.0) and first.node_tangent == 2.0
+    assert sum(1 for _ in rows) == 6                   # +1, tanh, ·3, sqrt, and the final + twice
 
 
 @settings(max_examples=50)

