@@ -1,9 +1,10 @@
-/* autobp._node: the speed layer.  C twins of three things in autobp/engine.py.
+/* autobp._node: the speed layer.  C twins of four things in autobp/engine.py.
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
  *   apply(op, *args)                     = engine.apply, on its common path;
- *   float_sweep(root)                    = engine.Sweep(root).run(), floats.
+ *   float_sweep(root)                    = engine.Sweep(root).run(), floats;
+ *   topo_order(*roots)                   = engine.topo_order, which every tool walks.
  *
  * A learner may skip this file: engine.py is the reference, and with
  * AUTOBP_PURE_PYTHON=1 it is exactly what runs.  Each twin takes the same
@@ -28,7 +29,7 @@
  * bind(cls, grad_enabled, apply, sweep) is called once by engine.py: it reads
  * the slot offsets from the class's member descriptors (the layout is declared
  * in one place, Value.__slots__) and keeps the grad-mode context variable and
- * the two Python originals to fall back on.
+ * the Python originals to fall back on.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -43,6 +44,7 @@ static Py_ssize_t offset[NSLOTS];          /* where each slot lives inside an in
 static PyObject *grad_enabled = NULL;      /* engine._grad_enabled: a ContextVar, per thread */
 static PyObject *py_apply = NULL;          /* engine.apply as written in Python */
 static PyObject *py_sweep = NULL;          /* engine._float_sweep_in_python */
+static PyObject *py_topo_order = NULL;     /* engine._topo_order_in_python */
 static long long next_id = 0;              /* creation numbers, shared with engine._new_id's range */
 static PyObject *zero, *one, *empty, *empty_tuple;
 static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic;
@@ -51,16 +53,17 @@ static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic;
 #define IS_NODE(x) PyObject_TypeCheck((x), node_type)
 
 PyDoc_STRVAR(bind_doc,
-"bind(cls, grad_enabled, apply, sweep)\n--\n\n"
+"bind(cls, grad_enabled, apply, sweep, topo_order)\n--\n\n"
 "Make make_node() build instances of `cls`, whose __slots__ must include\n"
 "data, grad, label, op_record, operands and _id; keep the grad-mode object\n"
-"and the Python apply and float sweep to fall back on.");
+"and the Python apply, float sweep and topo_order to fall back on.");
 
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
-        return PyErr_Format(PyExc_TypeError, "bind() takes 4 arguments (cls, grad_enabled, apply, sweep), got %zd", nargs);
+    if (nargs != 5) {
+        return PyErr_Format(PyExc_TypeError,
+                            "bind() takes 5 arguments (cls, grad_enabled, apply, sweep, topo_order), got %zd", nargs);
     }
     PyObject *cls = args[0];
     if (!PyType_Check(cls)) {
@@ -91,6 +94,7 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(grad_enabled, Py_NewRef(args[1]));
     Py_XSETREF(py_apply, Py_NewRef(args[2]));
     Py_XSETREF(py_sweep, Py_NewRef(args[3]));
+    Py_XSETREF(py_topo_order, Py_NewRef(args[4]));
     Py_RETURN_NONE;
 }
 
@@ -286,14 +290,19 @@ by_creation_number(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* topo_order(root): the nodes root depends on (kept alive by the dict `seen`), sorted by creation number. */
+/* The nodes the roots depend on (kept alive by the dict `seen`), sorted by creation number into *entries. */
 static Py_ssize_t
-topo_order(PyObject *root, PyObject *seen, Entry **entries)
+collect_sorted(PyObject *const *roots, Py_ssize_t nroots, PyObject *seen, Entry **entries)
 {
     PyObject *stack = PyList_New(0);
-    if (stack == NULL || PyDict_SetItem(seen, root, Py_None) < 0 || PyList_Append(stack, root) < 0) {
-        Py_XDECREF(stack);
+    if (stack == NULL) {
         return -1;
+    }
+    for (Py_ssize_t r = 0; r < nroots; r++) {
+        if (PyDict_SetItem(seen, roots[r], Py_None) < 0 || PyList_Append(stack, roots[r]) < 0) {
+            Py_DECREF(stack);
+            return -1;
+        }
     }
     while (PyList_GET_SIZE(stack) > 0) {
         Py_ssize_t last = PyList_GET_SIZE(stack) - 1;
@@ -438,7 +447,7 @@ float_sweep(PyObject *module, PyObject *root)
     Entry *entries = NULL;
     Py_ssize_t count = -1;
     if (seen != NULL && grads != NULL && PyDict_SetItem(grads, root, one) == 0) {
-        count = topo_order(root, seen, &entries);
+        count = collect_sorted(&root, 1, seen, &entries);
     }
     for (Py_ssize_t k = count - 1; k >= 0; k--) {
         PyObject *node = entries[k].node;
@@ -463,11 +472,40 @@ float_sweep(PyObject *module, PyObject *root)
     return grads;
 }
 
+PyDoc_STRVAR(topo_order_doc,
+"topo_order(*roots)\n--\n\n"
+"engine.topo_order in C: every node the roots depend on, children before\n"
+"parents (sorted by creation number).  A root that is not a node goes to\n"
+"the Python original, which raises what it raises.");
+
+static PyObject *
+topo_order(PyObject *module, PyObject *const *roots, Py_ssize_t nroots)
+{
+    for (Py_ssize_t r = 0; r < nroots; r++) {
+        if (node_type == NULL || !IS_NODE(roots[r])) {
+            return PyObject_Vectorcall(py_topo_order, roots, nroots, NULL);
+        }
+    }
+    PyObject *seen = PyDict_New(), *order = NULL;
+    Entry *entries = NULL;
+    Py_ssize_t count = seen ? collect_sorted(roots, nroots, seen, &entries) : -1;
+    if (count >= 0) {
+        order = PyList_New(count);
+        for (Py_ssize_t k = 0; order != NULL && k < count; k++) {
+            PyList_SET_ITEM(order, k, Py_NewRef(entries[k].node));
+        }
+        PyMem_Free(entries);
+    }
+    Py_XDECREF(seen);
+    return order;
+}
+
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL, bind_doc},
     {"make_node", (PyCFunction)(void (*)(void))make_node, METH_FASTCALL, make_node_doc},
     {"apply", (PyCFunction)(void (*)(void))apply, METH_FASTCALL, apply_doc},
     {"float_sweep", float_sweep, METH_O, float_sweep_doc},
+    {"topo_order", (PyCFunction)(void (*)(void))topo_order, METH_FASTCALL, topo_order_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -537,17 +537,19 @@ def _compiled() -> Any:
         _node = importlib.import_module("autobp._node")
     except ImportError:
         return None
-    _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python)
+    _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python)
     return _node
 
 
-# With the C helper, `apply`, node making and the float sweep are its twins; each hands anything
-# unusual back to the Python above, so results and errors are the same either way.
+# With the C helper, `apply`, `topo_order`, node making and the float sweep are its twins; each hands
+# anything unusual back to the Python above, so results and errors are the same either way.
 _apply_in_python = apply
+_topo_order_in_python = topo_order
 _C = _compiled()
 COMPILED_NODES = _C is not None     # True: autobp/_node.c makes the nodes, applies ops and runs float sweeps
 if _C is not None:
     apply = _C.apply                                              # noqa: F811
+    topo_order = _C.topo_order                                    # noqa: F811
     _make_node = _C.make_node
     _float_sweep = _C.float_sweep
 else:

@@ -81,13 +81,18 @@ def test_compiled_nodes_bind_and_make_node_refuse_bad_arguments():
         data = grad = label = op_record = operands = _id = None
 
     with pytest.raises(TypeError, match=r"Loose\.data must be one of its own __slots__"):
-        _node.bind(Loose, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python)
+        _node.bind(Loose, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
+                   engine._topo_order_in_python)
     with pytest.raises(TypeError, match="needs a class"):
-        _node.bind(Value(1.0), engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python)
+        _node.bind(Value(1.0), engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
+                   engine._topo_order_in_python)
     with pytest.raises(TypeError, match="ContextVar"):
-        _node.bind(Value, object(), engine._apply_in_python, engine._float_sweep_in_python)
+        _node.bind(Value, object(), engine._apply_in_python, engine._float_sweep_in_python,
+                   engine._topo_order_in_python)
     with pytest.raises(TypeError, match="takes 4 arguments"):
         _node.make_node(Value, 1.0)
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        _node.bind(Value)
     with pytest.raises(TypeError, match="subclass"):
         _node.make_node(int, 1.0, None, ())
     assert type(Value(1.0) * 2) is Value          # a refused bind leaves the engine's binding alone
@@ -123,6 +128,8 @@ def test_compiled_apply_and_sweep_equal_the_python_reference_on_random_graphs(pr
         _, python_nodes = _build(program, inputs)
     assert _same_numbers([n.data for n in compiled_nodes], [n.data for n in python_nodes])
     assert [n.op for n in compiled_nodes] == [n.op for n in python_nodes]
+    assert engine._C.topo_order(compiled_nodes[-1], compiled_nodes[0]) == \
+        engine._topo_order_in_python(compiled_nodes[-1], compiled_nodes[0])
     c_sweep = _outcome(lambda: engine._C.float_sweep(compiled_nodes[-1]))
     py_sweep = _outcome(lambda: engine._float_sweep_in_python(compiled_nodes[-1]))
     assert c_sweep[0] == py_sweep[0]
@@ -162,3 +169,17 @@ def test_compiled_sweep_falls_back_to_python_for_errors_and_unusual_partials():
     c, py = engine._C.float_sweep(y), engine._float_sweep_in_python(y)
     assert c == py and c[a] == 12.0
 
+
+
+def test_compiled_topo_order_is_the_python_order_and_hands_odd_roots_back():
+    a = Value(1.0)
+    b = a * 2 + a
+    c = (b * a).tanh()
+    for roots in [(c,), (b, c), (a,), (c, c), ()]:
+        assert engine._C.topo_order(*roots) == engine._topo_order_in_python(*roots)
+    for odd in (3, None):
+        with pytest.raises(AttributeError) as c_error:
+            engine._C.topo_order(odd)
+        with pytest.raises(AttributeError) as python_error:
+            engine._topo_order_in_python(odd)
+        assert str(c_error.value) == str(python_error.value)
