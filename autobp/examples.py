@@ -34,16 +34,28 @@ def neuron(a: float = 5.0, b: float = 6.0) -> dict[str, Value]:
     return {"a": va, "b": vb, "f": f}
 
 
+def _labelled(v: Value, label: str) -> Value:
+    """`v`, labelled."""
+    v.label = label
+    return v
+
+
+def tanh_neuron(a: float = 2.0, b: float = -3.0, c: float = 10.0) -> dict[str, Value]:
+    """The lecture's neuron L = tanh(a·b + c), every node labelled: a, b, c, ab, n = ab + c, L.
+
+    With c = 6.881373587019543, n = 0.8814 and L = 1/√2, so ∂L/∂n = 1/2 (the README's figure).
+    """
+    va, vb, vc = Value(a, "a"), Value(b, "b"), Value(c, "c")
+    ab = _labelled(va * vb, "ab")
+    n = _labelled(ab + vc, "n")
+    return {"a": va, "b": vb, "c": vc, "ab": ab, "n": n, "L": _labelled(n.tanh(), "L")}
+
+
 # §2: inputs, targets and starting parameters, as in the table of WORKED_EXAMPLES.md.
 TWO_TWO_TWO_INPUTS = {"i1": 0.02, "i2": 0.04}
 TWO_TWO_TWO_TARGETS = {"o1": 0.5, "o2": 0.9}
 TWO_TWO_TWO_PARAMS = {"w1": 0.25, "w2": 0.25, "w3": 0.15, "w4": 0.20,
                       "w5": 0.30, "w6": 0.35, "w7": 0.40, "w8": 0.35, "b1": 0.4, "b2": 0.7}
-
-
-def _labelled(v: Value, label: str) -> Value:
-    v.label = label
-    return v
 
 
 def two_two_two(params: Mapping[str, float] | None = None) -> dict[str, Value]:

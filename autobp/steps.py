@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator
+from typing import Generic, Iterator, TypeVar
 
 from autobp.engine import Sweep, Value, topo_order
 from autobp.forward import Linearization
@@ -27,6 +27,24 @@ __all__ = ["backward_steps", "BackwardTrace", "BackwardStep", "forward_steps", "
 # ---------------------------------------------------------------------------
 # backward_steps
 # ---------------------------------------------------------------------------
+
+Row = TypeVar("Row")
+
+
+class _Narration(Generic[Row]):
+    """Rows that `__iter__` streams, computed afresh each time; `.rows` keeps them once read."""
+
+    def __iter__(self) -> Iterator[Row]:
+        raise NotImplementedError
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        """Every row, in order (computed once, on first use)."""
+        return list(iter(self))        # iter(): list(self) would ask len(self), which asks for the rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
 
 @dataclass(frozen=True)
 class BackwardStep:
@@ -46,7 +64,7 @@ class BackwardStep:
     child_grad: float      # ∂L/∂child after this step
 
 
-class BackwardTrace:
+class BackwardTrace(_Narration[BackwardStep]):
     """The backward sweep from one output, step by step; iterate it (or read `.rows`), or print it.
 
     Iterating runs the sweep afresh and yields each row as it is computed,
@@ -73,14 +91,6 @@ class BackwardTrace:
                                formula(node, k, name_of, self.digits), local, upstream, local * upstream,
                                sweep.grads[child])
 
-    @cached_property
-    def rows(self) -> list[BackwardStep]:
-        """Every row, in order (computed once, on first use)."""
-        return list(iter(self))        # iter(): list(self) would ask len(self), which asks for the rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
     def __repr__(self) -> str:
         return f"<BackwardTrace of ∂{self.output_name}>"
 
@@ -96,7 +106,7 @@ class BackwardTrace:
         body = [(str(r.step), r.node_name, r.op, r.child_name, number(r.local, n), number(r.upstream, n),
                  self.statement(r), number(r.child_grad, n)) for r in self]
         return table(f"Backward sweep from {L}: seed ∂{L}/∂{L} = 1, nodes in reverse topological order",
-                      header, body)
+                     header, body)
 
 
 def backward_steps(output: Value, *, digits: int = 6) -> BackwardTrace:
@@ -142,7 +152,7 @@ class ForwardStep:
     node_tangent: float    # ∂node/∂x after this step
 
 
-class ForwardTrace:
+class ForwardTrace(_Narration[ForwardStep]):
     """The tangent sweep along one input, step by step; iterate it (or read `.rows`), or print it.
 
     Iterating runs the sweep afresh and yields each row as it is computed, so
@@ -171,14 +181,6 @@ class ForwardTrace:
                               formula(node, k, self._name, self.digits), local, tangents[child],
                               local * tangents[child], tangents[node])
 
-    @cached_property
-    def rows(self) -> list[ForwardStep]:
-        """Every row, in order (computed once, on first use)."""
-        return list(iter(self))        # iter(): list(self) would ask len(self), which asks for the rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
     def __repr__(self) -> str:
         return f"<ForwardTrace of ∂{self.output_name}/∂{self.wrt_name}>"
 
@@ -195,7 +197,7 @@ class ForwardTrace:
         body = [(str(r.step), r.node_name, r.op, r.child_name, number(r.local, n), number(r.tangent, n),
                  self.statement(r), number(r.node_tangent, n)) for r in self]
         return table(f"Forward sweep along {x}: seed ∂{x}/∂{x} = 1, nodes in creation (topological) order",
-                      header, body)
+                     header, body)
 
 
 def forward_steps(output: Value, wrt: Value, *, digits: int = 6) -> ForwardTrace:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from autobp import Value
+from autobp import Value, examples
 from autobp.viz import explore, render
 
 HERE = Path(__file__).resolve().parent
@@ -34,13 +34,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def tanh_neuron() -> Value:
     """L = tanh(a·b + c), with c chosen so that L = tanh(0.8814) = 1/√2 and ∂L/∂(ab + c) = 1/2."""
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(6.881373587019543, "c")
-    ab = a * b
-    ab.label = "ab"
-    n = ab + c
-    n.label = "n"
-    L = n.tanh()
-    L.label = "L"
+    L = examples.tanh_neuron(c=6.881373587019543)["L"]
     L.backward()
     return L
 

@@ -8,20 +8,14 @@ from hypothesis import strategies as st
 
 from autobp import Value, grad, jvp
 from autobp.engine import topo_order
-from autobp.examples import two_two_two
+from autobp.examples import tanh_neuron, two_two_two
 from autobp.explain import backward_steps, explain, forward_steps
 from strategies import AUTOBP, programs, run
 
 
 def _tanh_graph():
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(6.881373587019543, "c")
-    ab = a * b
-    ab.label = "ab"
-    n = ab + c
-    n.label = "n"
-    L = n.tanh()
-    L.label = "L"
-    return a, b, c, L
+    g = tanh_neuron(c=6.881373587019543)
+    return g["a"], g["b"], g["c"], g["L"]
 
 
 # -- explain(mode="forward") -------------------------------------------------------------

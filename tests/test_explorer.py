@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autobp import Value
+from autobp import Value, examples
 from autobp.cli import main
 from autobp.engine import topo_order
 from autobp.examples import two_two_two
@@ -33,14 +33,7 @@ HOSTILE = "</script><img src=x onerror=alert(1)>"
 
 
 def tanh_neuron():
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
-    ab = a * b
-    ab.label = "ab"
-    n = ab + c
-    n.label = "n"
-    L = n.tanh()
-    L.label = "L"
-    return L
+    return examples.tanh_neuron()["L"]
 
 
 def page_data(page: str) -> dict:

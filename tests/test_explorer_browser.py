@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autobp import Value
+from autobp import Value, examples
 from autobp.engine import topo_order
 from autobp.examples import two_two_two
 from autobp.explain import backward_steps, explain
@@ -91,13 +91,7 @@ def open_page(browser, tmp_path):
 
 def tanh_neuron():
     """L = tanh(a·b + c) at a=2, b=-3, c=10, after backward()."""
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
-    ab = a * b
-    ab.label = "ab"
-    n = ab + c
-    n.label = "n"
-    L = n.tanh()
-    L.label = "L"
+    L = examples.tanh_neuron()["L"]
     L.backward()
     return L
 

