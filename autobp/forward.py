@@ -64,20 +64,23 @@ class Linearization:
         itself computed also passes on its operands' tangents, as `grad`
         counts every path.
         """
-        tangents: dict[Any, Number] = dict(seeds)       # looked up with constants too (never found)
+        tangents: dict[Value, Number] = dict(seeds)
         for _ in self.sweep(tangents):
             pass
         return tangents
 
-    def sweep(self, tangents: dict[Any, Number]) -> Iterator[tuple[Value, int, Value, Number]]:
+    def sweep(self, tangents: dict[Value, Number]) -> Iterator[tuple[Value, int, Value, Any]]:
         """The tangent sweep, in creation order, on `tangents` (seeded by the caller, filled in here).
 
         Yields (node, k, child, local) after adding ∂node/∂child · child's tangent into node's, for
-        each operand a seeded node reaches: the rows `autobp.steps.forward_steps` narrates.
+        each operand a seeded node reaches: the rows `autobp.steps.forward_steps` narrates.  `local`
+        is what the op's partials returned (a number, or a Value with create_graph), as in `Sweep`.
         """
         for node, operands, locals_ in self.steps:
             for k, (a, local) in enumerate(zip(operands, locals_)):
-                ta = tangents.get(a)          # None: a constant, or a node the seeds do not reach
+                if not isinstance(a, Value):
+                    continue                  # a constant: no tangent
+                ta = tangents.get(a)          # None: a node the seeds do not reach
                 if ta is not None:
                     t = tangents.get(node)
                     tangents[node] = local * ta if t is None else t + local * ta
