@@ -188,7 +188,7 @@ class Tape:
         vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
         return arr, batch, vals, saved, flags, (inputs, theta)
 
-    def _explain(self, run: tuple, sweeps: list[tuple] = ()) -> None:
+    def _explain(self, run: tuple, sweeps: Sequence[tuple] = ()) -> None:
         """Raise the error behind a non-finite number: the forward pass step by step, then the sweeps."""
         arr, batch, vals, saved, _, (inputs, theta) = run
         forward(self.plan, arr, inputs, theta, batch, check_each=True)
