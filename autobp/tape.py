@@ -237,8 +237,8 @@ class Tape:
         it = iter(present)
         return out, [None if g is None else next(it) for g in grads]
 
-    def value_and_grad(self, *batch_args: Any, reduce: str = "mean", params: Sequence[float] | None = None
-                       ) -> tuple[Any, np.ndarray]:
+    def value_and_grad(self, *batch_args: Any, reduce: str = "mean",
+                       params: Sequence[float] | np.ndarray | None = None) -> tuple[Any, np.ndarray]:
         """(outputs, ∂(reduced output)/∂parameters as a NumPy array), at `params` (default: the leaves' values).
 
         Touches no `.grad`: the fast path of a training loop that keeps its parameters in an array.
