@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 from autobp.engine import Value, grad, is_grad_enabled, local_derivatives, topo_order
 
@@ -199,8 +199,17 @@ def seeds_for(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Valu
 # The public functions
 # ---------------------------------------------------------------------------
 
+# jvp and vjp return what f returns: one Value, or one per output (overloads tell a type checker which)
+@overload
+def jvp(f: Callable[..., Value], primals: Iterable[Number], tangents: Iterable[Number],
+        create_graph: bool = False) -> tuple[Value, Value]: ...
+@overload
+def jvp(f: Callable[..., Sequence[Value]], primals: Iterable[Number], tangents: Iterable[Number],
+        create_graph: bool = False) -> tuple[list[Value], list[Value]]: ...
+
+
 def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], tangents: Iterable[Number],
-        create_graph: bool = False) -> tuple:
+        create_graph: bool = False) -> tuple[Value, Value] | tuple[list[Value], list[Value]]:
     """Forward mode: f at the primals and its derivative along the tangents, J·u.
 
     Returns (out, tangent_out), where out = f(*primals) and tangent_out =
@@ -220,8 +229,16 @@ def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], ta
     return (out, tangent_out[0]) if isinstance(out, Value) else (outs, tangent_out)
 
 
-def vjp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number],
-        create_graph: bool = False) -> tuple:
+@overload
+def vjp(f: Callable[..., Value], primals: Iterable[Number],
+        create_graph: bool = False) -> tuple[Value, Callable[[Number], list[Value]]]: ...
+@overload
+def vjp(f: Callable[..., Sequence[Value]], primals: Iterable[Number],
+        create_graph: bool = False) -> tuple[Sequence[Value], Callable[[Sequence[Number]], list[Value]]]: ...
+
+
+def vjp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], create_graph: bool = False
+        ) -> tuple[Value | Sequence[Value], Callable[..., list[Value]]]:
     """Reverse mode as a function: (out, pullback), pullback(v) = vᵀJ = Σ_k v_k ∇out_k.
 
     `v` is one number (or Value) when f returns a Value, else one per output.
