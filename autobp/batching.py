@@ -166,7 +166,7 @@ def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
         while stack:
             node, node_ops, rest = stack[-1]
             for a in rest:
-                if type(a) is not float and a not in index:
+                if isinstance(a, Value) and a not in index:
                     a_ops = a.operands
                     if a_ops:
                         stack.append((a, a_ops, iter(a_ops)))
@@ -177,7 +177,7 @@ def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
                 stack.pop()
                 top, flags = -4, 0
                 for a in node_ops:
-                    if type(a) is float:
+                    if not isinstance(a, Value):
                         key = (a, math.copysign(1.0, a))      # 0.0 and -0.0 are different constants
                         add_arg(-1 - constants.setdefault(key, len(constants)))
                         continue

@@ -15,6 +15,7 @@ import inspect
 import math
 import sys
 from pathlib import Path
+from typing import Any, Callable, Iterable, NoReturn
 
 from autobp.examples import EXAMPLES
 from autobp.script import run_main
@@ -25,10 +26,11 @@ DEFAULT_EXPERIMENT = ("tanh(a*b + c)", "a=2,b=-3,c=10", "a")   # gradcheck (and 
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line on stderr (exit 2)."""
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
-    def parse_known_args(self, args=None, namespace=None):   # type: ignore[override]
+    def parse_known_args(self, args: Iterable[str] | None = None, namespace: Any = None
+                         ) -> tuple[Any, list[str]]:
         """argparse's, but an unknown argument is this parser's error, so a subcommand's names its own --help."""
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
@@ -232,25 +234,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
 
     from autobp.nn import MLP
-    from autobp.train import fit
+    from autobp.train import Progress, fit
 
+    def xor_net(seed: int) -> MLP:
+        return MLP(2, [2, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
+
+    model: MLP | Callable[[int], MLP]
     if args.dataset == "xor":
         X, y = datasets.xor()
-        options = dict(loss="mse", restarts=4)
-
-        def model(seed: int) -> MLP:
-            return MLP(2, [2, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
+        loss, restarts, l2 = "mse", 4, 0.0
+        model = xor_net
     else:
         X, y = datasets.moons(100, noise=0.1, seed=args.seed)
-        options = dict(loss="hinge", l2=1e-4)
+        loss, restarts, l2 = "hinge", 1, 1e-4
         model = MLP(2, [16, 16, 1], activation="relu", seed=args.seed)
-    with _progress_bar(epochs * options.get("restarts", 1), "epoch") as bar:
-        def on_epoch(p) -> None:
+    with _progress_bar(epochs * restarts, "epoch") as bar:
+        def on_progress(p: Progress) -> None:
             bar.set_postfix_str(f"loss {p.loss:.4f} acc {p.accuracy:.0%}")
             bar.update()
 
-        _, history = fit(model, X, y, epochs=epochs, lr=lr, seed=args.seed, callback=on_epoch, traced=args.traced,
-                         **options)
+        _, history = fit(model, X, y, loss=loss, epochs=epochs, lr=lr, l2=l2, restarts=restarts, seed=args.seed,
+                         callback=on_progress, traced=args.traced)
     best = history.best_epoch
     if not best:
         print(f"training diverged: no epoch improved on the initial loss {history.best_loss:.6g} (the last "
@@ -258,7 +262,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 1
     print(f"train accuracy {history.accuracy[best - 1]:.1%}, "
           f"loss {history.best_loss:.6g} (epoch {best} of {len(history.loss)} kept"
-          f"{f', restart {history.restart + 1} of {len(history.restart_scores)}' if options.get('restarts') else ''})")
+          f"{f', restart {history.restart + 1} of {len(history.restart_scores)}' if restarts > 1 else ''})")
     return 0
 
 
@@ -269,19 +273,19 @@ def _train_digits_traced(args: argparse.Namespace, epochs: int, lr: float) -> in
     from autobp import datasets, trace
     from autobp.network import Network
     from autobp.nn import MLP
-    from autobp.train import fit
+    from autobp.train import Progress, fit
 
     X, y = datasets.load_digits()
     X_train, y_train, X_test, y_test = datasets.split(X, y, 0.2, seed=args.seed)
     start = Network([64, 30, 10], seed=args.seed)
     mlp = MLP.from_numpy(start.weights, start.biases, activation="sigmoid", output_activation="sigmoid")
     with _progress_bar(epochs, "epoch") as bar:
-        def on_epoch(p) -> None:
+        def on_progress(p: Progress) -> None:
             bar.set_postfix_str(f"loss {p.loss:.4f} acc {p.accuracy:.0%}")
             bar.update()
 
         fit(mlp, X_train, y_train, loss="mse", epochs=epochs, lr=lr, batch_size=10, seed=args.seed,
-            callback=on_epoch, traced=True)
+            callback=on_progress, traced=True)
     scores = np.asarray(trace(lambda x: mlp(x), [0.0] * 64)(X_test))
     correct = int((scores.argmax(axis=1) == y_test).sum())
     print(f"test accuracy {correct / len(y_test):.1%} ({correct} / {len(y_test)} held-out digits), "

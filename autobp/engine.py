@@ -521,7 +521,7 @@ def define_op(name: str, forward: Callable[..., float], partials: Callable[..., 
 
     call.__name__ = name
     call.__doc__ = f"User-defined op {name!r}; partials: {', '.join(formulas)}"
-    call.op = op  # type: ignore[attr-defined]
+    call.op = op  # type: ignore[attr-defined]    # Python functions take attributes; mypy's Callable types have none
     return call
 
 

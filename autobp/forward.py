@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 from autobp.engine import Value, grad, is_grad_enabled, local_derivatives, topo_order
 
@@ -64,20 +64,23 @@ class Linearization:
         itself computed also passes on its operands' tangents, as `grad`
         counts every path.
         """
-        tangents: dict[Any, Number] = dict(seeds)       # looked up with constants too (never found)
+        tangents: dict[Value, Number] = dict(seeds)
         for _ in self.sweep(tangents):
             pass
         return tangents
 
-    def sweep(self, tangents: dict[Any, Number]) -> Iterator[tuple[Value, int, Value, Number]]:
+    def sweep(self, tangents: dict[Value, Number]) -> Iterator[tuple[Value, int, Value, Any]]:
         """The tangent sweep, in creation order, on `tangents` (seeded by the caller, filled in here).
 
         Yields (node, k, child, local) after adding ∂node/∂child · child's tangent into node's, for
-        each operand a seeded node reaches: the rows `autobp.steps.forward_steps` narrates.
+        each operand a seeded node reaches: the rows `autobp.steps.forward_steps` narrates.  `local`
+        is what the op's partials returned (a number, or a Value with create_graph), as in `Sweep`.
         """
         for node, operands, locals_ in self.steps:
             for k, (a, local) in enumerate(zip(operands, locals_)):
-                ta = tangents.get(a)          # None: a constant, or a node the seeds do not reach
+                if not isinstance(a, Value):
+                    continue                  # a constant: no tangent
+                ta = tangents.get(a)          # None: a node the seeds do not reach
                 if ta is not None:
                     t = tangents.get(node)
                     tangents[node] = local * ta if t is None else t + local * ta
@@ -196,8 +199,17 @@ def seeds_for(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Valu
 # The public functions
 # ---------------------------------------------------------------------------
 
+# jvp and vjp return what f returns: one Value, or one per output (overloads tell a type checker which)
+@overload
+def jvp(f: Callable[..., Value], primals: Iterable[Number], tangents: Iterable[Number],
+        create_graph: bool = False) -> tuple[Value, Value]: ...
+@overload
+def jvp(f: Callable[..., Sequence[Value]], primals: Iterable[Number], tangents: Iterable[Number],
+        create_graph: bool = False) -> tuple[list[Value], list[Value]]: ...
+
+
 def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], tangents: Iterable[Number],
-        create_graph: bool = False) -> tuple:
+        create_graph: bool = False) -> tuple[Value, Value] | tuple[list[Value], list[Value]]:
     """Forward mode: f at the primals and its derivative along the tangents, J·u.
 
     Returns (out, tangent_out), where out = f(*primals) and tangent_out =
@@ -217,8 +229,16 @@ def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], ta
     return (out, tangent_out[0]) if isinstance(out, Value) else (outs, tangent_out)
 
 
-def vjp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number],
-        create_graph: bool = False) -> tuple:
+@overload
+def vjp(f: Callable[..., Value], primals: Iterable[Number],
+        create_graph: bool = False) -> tuple[Value, Callable[[Number], list[Value]]]: ...
+@overload
+def vjp(f: Callable[..., Sequence[Value]], primals: Iterable[Number],
+        create_graph: bool = False) -> tuple[Sequence[Value], Callable[[Sequence[Number]], list[Value]]]: ...
+
+
+def vjp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], create_graph: bool = False
+        ) -> tuple[Value | Sequence[Value], Callable[..., list[Value]]]:
     """Reverse mode as a function: (out, pullback), pullback(v) = vᵀJ = Σ_k v_k ∇out_k.
 
     `v` is one number (or Value) when f returns a Value, else one per output.

@@ -8,7 +8,7 @@ the *mean* of the per-sample losses C_x, as in the matrix BP formulas.
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypeGuard, overload
 
 from autobp.engine import Value, apply
 from autobp.ops import SUM
@@ -16,7 +16,8 @@ from autobp.ops import SUM
 __all__ = ["mse_loss", "cross_entropy_loss", "hinge_loss", "l2_penalty"]
 
 
-def _is_sequence(x: object) -> bool:
+def _is_sequence(x: object) -> TypeGuard[Sequence[Any]]:
+    """A list over samples or outputs: anything with len() and indexing (a list, tuple or array) but a str or a Value."""
     return not isinstance(x, (Value, str, bytes)) and hasattr(x, "__len__") and hasattr(x, "__getitem__")
 
 
@@ -29,6 +30,13 @@ def _number(x: object, where: str) -> float | Value:
     return float(x)
 
 
+# Values give a Value; with numbers among the terms a lone number comes back as it is.
+@overload
+def _total(terms: Sequence[Value]) -> Value: ...
+@overload
+def _total(terms: Sequence[Value | float]) -> Value | float: ...
+
+
 def _total(terms: Sequence[Value | float]) -> Value | float:
     """Σ terms as one n-ary 'sum' node (no `0 +` node): the chain's floats, one level deep for `autobp.trace`."""
     return terms[0] if len(terms) == 1 else apply(SUM, *terms)
@@ -38,7 +46,7 @@ def _as_value(x: Value | float) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
 
-def _mean(terms: list[Value | float], n: int, scale: float = 1.0) -> Value:
+def _mean(terms: Sequence[Value | float], n: int, scale: float = 1.0) -> Value:
     """(scale/n) Σ terms, as one Value: the batch mean of n samples' summed terms."""
     return _as_value(_total(terms) * (scale / n))
 
@@ -96,7 +104,7 @@ def _cross_entropy_one(logits: Sequence, target: object) -> Value:
     z = [_number(zi, "cross_entropy_loss logit") for zi in logits]
     if not z:
         raise ValueError("cross_entropy_loss: no logits")
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= target < len(z):
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= int(target) < len(z):
         raise ValueError(f"cross_entropy_loss: target_index must be an int in [0, {len(z)}), got {target!r}")
     # shift by max(logits) (a constant) so exp never overflows; the shift cancels in the gradient
     m = max(zi.data if isinstance(zi, Value) else zi for zi in z)

@@ -45,6 +45,9 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "tanh": Value.tanh, "sigmoid": Value.sigmoid, "relu": Value.relu, "linear": None,
 }
 
+# One sample's inputs, as a module is called on them: numbers and Values in a list, a tuple or a 1-d array.
+Inputs = Sequence[float | Value] | np.ndarray
+
 
 def _activation(name: object) -> Callable[[Value], Value] | None:
     if name not in ACTIVATIONS:
@@ -52,13 +55,13 @@ def _activation(name: object) -> Callable[[Value], Value] | None:
     return ACTIVATIONS[name]
 
 
-def _inputs(x: object, nin: int) -> list:
+def _inputs(x: Inputs, nin: int) -> list[Value | float]:
     """The input as a list of Values and floats, checked against the layer width."""
     if isinstance(x, (Value, str, bytes)) or not hasattr(x, "__len__"):
         raise TypeError(f"expected a list of {nin} numbers or Values, got {type(x).__name__}: {x!r}")
     if len(x) != nin:
         raise ValueError(f"expected {nin} inputs, got {len(x)}")
-    out = []
+    out: list[Value | float] = []
     for xi in x:
         if isinstance(xi, Value):
             out.append(xi)
@@ -119,7 +122,7 @@ class Neuron(Module):
         z = apply(SUM, self.b, *[wk * xk for wk, xk in zip(self.w, x)])
         return z, (z if self._sigma is None else self._sigma(z))
 
-    def __call__(self, x: Sequence) -> Value:
+    def __call__(self, x: Inputs) -> Value:
         return self.forward(_inputs(x, len(self.w)))[1]
 
     def parameters(self) -> list[Value]:
@@ -143,7 +146,7 @@ class Layer(Module):
         pairs = [n.forward(x) for n in self.neurons]
         return [z for z, _ in pairs], [a for _, a in pairs]
 
-    def __call__(self, x: Sequence) -> Value | list[Value]:
+    def __call__(self, x: Inputs) -> Value | list[Value]:
         return _unwrap(self.forward(_inputs(x, len(self.neurons[0].w)))[1])
 
     def parameters(self) -> list[Value]:
@@ -182,17 +185,17 @@ class MLP(Module):
                     w.label = f"w[{l}][{j},{k}]"
                 n.b.label = f"b[{l}][{j}]"
 
-    def __call__(self, x: Sequence) -> Value | list[Value]:
+    def __call__(self, x: Inputs) -> Value | list[Value]:
         return _unwrap(self.forward(x)[1][-1])
 
-    def forward(self, x: Sequence) -> tuple[list[list[Value]], list[list]]:
+    def forward(self, x: Inputs) -> tuple[list[list[Value]], list[list]]:
         """(zs, activations) per layer, as `autobp.matrix.forward` for one sample.
 
         zs[l] are layer l's weighted-input nodes z^l (so ∂C/∂z^l, the δ of the
         BP equations, is `grad(C, zs[l])`); activations[0] is the input and
         activations[l + 1] layer l's output nodes.
         """
-        activations = [_inputs(x, self.nin)]
+        activations: list[list] = [_inputs(x, self.nin)]     # the input's floats and Values, then Values
         zs = []
         for layer in self.layers:
             z, a = layer.forward(activations[-1])

@@ -43,7 +43,7 @@ def formula(node: Value, k: int, name_of: Callable[[Value], str], digits: int) -
         raise ValueError(f"{node!r} is a leaf: no op, no formula")
     names = {}
     for letter, a in zip("xyz", node.operands):
-        names[letter] = number(a, digits) if type(a) is float else name_of(a)
+        names[letter] = name_of(a) if isinstance(a, Value) else number(a, digits)
     return re.sub(r"\b[xyz]\b", lambda m: names.get(m.group(), m.group()), op.formula(k))
 
 

@@ -188,7 +188,7 @@ class Tape:
         vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
         return arr, batch, vals, saved, flags, (inputs, theta)
 
-    def _explain(self, run: tuple, sweeps: list[tuple] = ()) -> None:
+    def _explain(self, run: tuple, sweeps: Sequence[tuple] = ()) -> None:
         """Raise the error behind a non-finite number: the forward pass step by step, then the sweeps."""
         arr, batch, vals, saved, _, (inputs, theta) = run
         forward(self.plan, arr, inputs, theta, batch, check_each=True)
@@ -237,8 +237,8 @@ class Tape:
         it = iter(present)
         return out, [None if g is None else next(it) for g in grads]
 
-    def value_and_grad(self, *batch_args: Any, reduce: str = "mean", params: Sequence[float] | None = None
-                       ) -> tuple[Any, np.ndarray]:
+    def value_and_grad(self, *batch_args: Any, reduce: str = "mean",
+                       params: Sequence[float] | np.ndarray | None = None) -> tuple[Any, np.ndarray]:
         """(outputs, ∂(reduced output)/∂parameters as a NumPy array), at `params` (default: the leaves' values).
 
         Touches no `.grad`: the fast path of a training loop that keeps its parameters in an array.

@@ -22,9 +22,10 @@ pass `callback` to watch progress (the command line draws a tqdm bar with it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Protocol, Sequence, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autobp.datasets import one_hot, split
 from autobp.engine import Value, apply, no_grad
@@ -34,9 +35,23 @@ from autobp.ops import SUM
 from autobp.optim import SGD
 from autobp.tape import trace
 
-__all__ = ["fit", "History", "Progress", "predict", "accuracy", "LOSSES"]
+__all__ = ["fit", "History", "Progress", "Model", "predict", "accuracy", "LOSSES"]
 
 LOSSES = ("mse", "hinge", "cross_entropy")
+
+
+class Model(Protocol):
+    """What `fit` trains and `predict` calls: an MLP, or any Module called on one sample's inputs.
+
+    It is called on a list of floats, or (fit(traced=True)) of the placeholder Values `trace` passes.
+    """
+
+    def __call__(self, x: Sequence[float | Value], /) -> Value | list[Value]: ...
+
+    def parameters(self) -> list[Value]: ...
+
+
+ModuleT = TypeVar("ModuleT", bound=Module)     # the model's own class, which fit returns
 
 
 class Progress(NamedTuple):
@@ -65,7 +80,7 @@ class History:
     restart_scores: list[float] = field(default_factory=list)   # best monitored loss of each restart
 
 
-def _outputs(model: Module, X: np.ndarray) -> list[list[Value]]:
+def _outputs(model: Model, X: np.ndarray) -> list[list[Value]]:
     """The model's outputs for every row of X, each as a list of Values."""
     rows = []
     for x in X.tolist():                      # plain floats take the engine's fast path
@@ -98,18 +113,18 @@ def _classes_of(kind: str, scores: np.ndarray) -> np.ndarray:
     return (scores[:, 0] > (0.0 if kind == "hinge" else 0.5)).astype(np.int64)
 
 
-def predict(model: Module, X: np.ndarray, loss: str = "mse") -> np.ndarray:
+def predict(model: Model, X: ArrayLike, loss: str = "mse") -> np.ndarray:
     """The class the model picks for each row of X (decided as for `loss`)."""
     with no_grad():
         return _classes(loss, _outputs(model, np.asarray(X, dtype=float)))
 
 
-def accuracy(model: Module, X: np.ndarray, y: np.ndarray, loss: str = "mse") -> float:
+def accuracy(model: Model, X: ArrayLike, y: ArrayLike, loss: str = "mse") -> float:
     """The fraction of rows of X whose predicted class is y."""
     return float((predict(model, X, loss) == np.asarray(y)).mean())
 
 
-def _evaluate(model: Module, kind: str, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def _evaluate(model: Model, kind: str, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(data loss, accuracy) on a whole set, without building a graph."""
     with no_grad():
         outputs = _outputs(model, X)
@@ -127,11 +142,11 @@ def _check(X: np.ndarray, y: np.ndarray, loss: str, epochs: int, batch_size: int
             raise ValueError(f"fit: {name} must be an integer >= 1, got {n!r}")
 
 
-def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, loss: str = "mse",
+def fit(model: ModuleT | Callable[[int], ModuleT], X: ArrayLike, y: ArrayLike, *, loss: str = "mse",
         epochs: int = 100, lr: float = 0.1, momentum: float = 0.0, batch_size: int | None = None,
         l2: float = 0.0, val_fraction: float = 0.0, patience: int | None = None, restarts: int = 1,
         seed: int = 0, callback: Callable[[Progress], None] | None = None,
-        traced: bool = False) -> tuple[Module, History]:
+        traced: bool = False) -> tuple[ModuleT, History]:
     """Train a model by mini-batch SGD; return the kept model and its history.
 
     `model` is a Module, or a function seed → Module (needed for restarts > 1;
@@ -153,10 +168,13 @@ def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, lo
     X_val = y_val = None
     if val_fraction:
         X, y, X_val, y_val = split(X, y, val_fraction, seed)
-    best: tuple[History, Module] | None = None
+    best: tuple[History, ModuleT] | None = None
     scores = []
     for r in range(restarts):
         net = model if isinstance(model, Module) else model(seed + r)
+        if not callable(net):
+            raise TypeError(f"fit: the model must be called on a sample's inputs (a Module with __call__, such as an "
+                            f"MLP), got {type(net).__name__}, which has no __call__")
         history = _train_one(net, X, y, X_val, y_val, loss, epochs, lr, momentum, batch_size, l2,
                              patience, np.random.default_rng([seed, r]),
                              None if callback is None else lambda *a, r=r: callback(Progress(r, *a)), traced)
@@ -164,6 +182,7 @@ def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, lo
         scores.append(history.best_loss)
         if best is None or history.best_loss < best[0].best_loss:
             best = (history, net)
+    assert best is not None             # restarts >= 1 (checked above)
     history, net = best
     history.restart_scores = scores
     return net, history
@@ -172,7 +191,7 @@ def fit(model: Module | Callable[[int], Module], X: Sequence, y: Sequence, *, lo
 class _Graphs:
     """Mini-batch SGD steps and evaluation with one Value graph per batch: the engine, as written."""
 
-    def __init__(self, net: Module, kind: str, lr: float, momentum: float, l2: float, X: np.ndarray) -> None:
+    def __init__(self, net: Model, kind: str, lr: float, momentum: float, l2: float, X: np.ndarray) -> None:
         self.net, self.kind, self.l2 = net, kind, l2
         self.opt = SGD(net.parameters(), lr=lr, momentum=momentum)
 
@@ -198,7 +217,7 @@ def _targets(kind: str, y: np.ndarray, n_out: int) -> np.ndarray:
     return one_hot(y, n_out) if n_out > 1 else y[:, None].astype(float)
 
 
-def _sample_loss(kind: str, model: Module) -> Callable:
+def _sample_loss(kind: str, model: Model) -> Callable:
     """C_x(x, t), the per-sample loss whose batch mean is `_data_loss`, with the target t traced too."""
     def outputs(x):
         out = model(x)
@@ -223,7 +242,7 @@ class _Traced:
     the update is `SGD`'s: v ← g (first step) or μv + g, p ← p − lr·v, with g += 2·l2·p.
     """
 
-    def __init__(self, net: Module, kind: str, lr: float, momentum: float, l2: float, X: np.ndarray) -> None:
+    def __init__(self, net: Model, kind: str, lr: float, momentum: float, l2: float, X: np.ndarray) -> None:
         x0 = X[0].tolist()
         first = net(x0)
         self.n_out = len(first) if isinstance(first, list) else 1
@@ -261,7 +280,7 @@ class _Traced:
         return loss, float((_classes_of(self.kind, scores) == y).mean())
 
 
-def _train_one(net: Module, X, y, X_val, y_val, kind, epochs, lr, momentum, batch_size, l2,
+def _train_one(net: Model, X, y, X_val, y_val, kind, epochs, lr, momentum, batch_size, l2,
                patience, rng, report, traced) -> History:
     """One run: epochs of shuffled mini-batch steps, tracking and restoring the best weights."""
     params = net.parameters()

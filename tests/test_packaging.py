@@ -100,6 +100,7 @@ def test_a_wheel_built_as_the_readme_installs_carries_version_and_licence(tmp_pa
         assert f"\nVersion: {autobp.__version__}\n" in fields
         assert "\nLicense-Expression: MIT\n" in fields and "\nLicense-File: LICENSE\n" in fields
         assert z.read(info.replace("METADATA", "licenses/LICENSE")) == (ROOT / "LICENSE").read_bytes()
+        assert "autobp/py.typed" in z.namelist()       # users' type checkers read autobp's annotations
 
 
 # -- the README ------------------------------------------------------------------------------

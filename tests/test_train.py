@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import autobp.train as train
-from autobp import datasets
+from autobp import Value, datasets
 from autobp.matrix import backprop
-from autobp.nn import MLP
+from autobp.nn import MLP, Module
 from autobp.train import fit
 
 
@@ -124,6 +124,20 @@ def test_fit_rejects_bad_arguments(kwargs, message):
 def test_fit_rejects_mismatched_data():
     with pytest.raises(ValueError, match="n_samples"):
         fit(MLP(2, [1], seed=0), np.zeros((4, 2)), np.zeros(3))
+
+
+class _Weights(Module):
+    """Parameters, but no __call__: nothing fit could train."""
+
+    def parameters(self):
+        return [Value(1.0)]
+
+
+@pytest.mark.parametrize("model", [_Weights(), lambda seed: _Weights()])
+def test_fit_names_a_model_it_cannot_call(model):
+    X, y = datasets.xor()
+    with pytest.raises(TypeError, match="fit: the model must be called on a sample's inputs .* got _Weights"):
+        fit(model, X, y)
 
 
 @pytest.mark.parametrize("kind, out_act, n_out, options", [

@@ -100,9 +100,10 @@ class MLP(Module):
         self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != len(sizes) - 2) for i in range(len(sizes) - 1)]
 
     def __call__(self, x: Sequence[Any] | Value) -> Value | list[Value]:
-        for layer in self.layers:
-            x = layer(x)
-        return x  # type: ignore[return-value]     # a layer's output: a Value or a list of Values
+        out = self.layers[0](x)            # __init__ made at least one layer
+        for layer in self.layers[1:]:
+            out = layer(out)
+        return out
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
