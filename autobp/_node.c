@@ -1,9 +1,10 @@
-/* autobp._node: the speed layer.  C twins of four things in autobp/engine.py.
+/* autobp._node: the speed layer.  C twins of five things in autobp/engine.py.
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
  *   apply(op, *args)                     = engine.apply, on its common path;
  *   float_sweep(root)                    = engine.Sweep(root).run(), floats;
+ *   backward(root)                       = engine._backward, Value.backward's body;
  *   topo_order(*roots)                   = engine.topo_order, which every tool walks.
  *
  * A learner may skip this file: engine.py is the reference, and with
@@ -45,25 +46,26 @@ static PyObject *grad_enabled = NULL;      /* engine._grad_enabled: a ContextVar
 static PyObject *py_apply = NULL;          /* engine.apply as written in Python */
 static PyObject *py_sweep = NULL;          /* engine._float_sweep_in_python */
 static PyObject *py_topo_order = NULL;     /* engine._topo_order_in_python */
+static PyObject *py_backward = NULL;       /* engine._backward_in_python */
 static long long next_id = 0;              /* creation numbers, shared with engine._new_id's range */
 static PyObject *zero, *one, *empty, *empty_tuple;
-static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic;
+static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic, *s_grad;
 
 #define SLOT(node, i) (*(PyObject **)((char *)(node) + offset[i]))
 #define IS_NODE(x) PyObject_TypeCheck((x), node_type)
 
 PyDoc_STRVAR(bind_doc,
-"bind(cls, grad_enabled, apply, sweep, topo_order)\n--\n\n"
+"bind(cls, grad_enabled, apply, sweep, topo_order, backward)\n--\n\n"
 "Make make_node() build instances of `cls`, whose __slots__ must include\n"
 "data, grad, label, op_record, operands and _id; keep the grad-mode object\n"
-"and the Python apply, float sweep and topo_order to fall back on.");
+"and the Python apply, float sweep, topo_order and backward to fall back on.");
 
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        return PyErr_Format(PyExc_TypeError,
-                            "bind() takes 5 arguments (cls, grad_enabled, apply, sweep, topo_order), got %zd", nargs);
+    if (nargs != 6) {
+        return PyErr_Format(PyExc_TypeError, "bind() takes 6 arguments "
+                            "(cls, grad_enabled, apply, sweep, topo_order, backward), got %zd", nargs);
     }
     PyObject *cls = args[0];
     if (!PyType_Check(cls)) {
@@ -95,6 +97,7 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(py_apply, Py_NewRef(args[2]));
     Py_XSETREF(py_sweep, Py_NewRef(args[3]));
     Py_XSETREF(py_topo_order, Py_NewRef(args[4]));
+    Py_XSETREF(py_backward, Py_NewRef(args[5]));
     Py_RETURN_NONE;
 }
 
@@ -275,201 +278,174 @@ done:
 }
 
 /* ------------------------------------------------------------------------- */
-/* float_sweep: engine.Sweep(root).run() with floats                         */
+/* The sweep's own map, and the C twins of topo_order, the float sweep and   */
+/* backward()                                                                */
 /* ------------------------------------------------------------------------- */
 
+/* The nodes a sweep works on: each node (a reference held until the sweep
+ * ends) with its creation number, found through an open-addressing table
+ * keyed by the node's address.  It belongs to one sweep and nothing is
+ * written on the nodes, as in engine.Sweep; it is only faster than a dict of
+ * Python objects. */
 typedef struct {
     long long id;
-    PyObject *node;      /* borrowed: the `seen` dict holds it */
+    PyObject *node;
 } Entry;
+
+typedef struct {
+    Entry *entries;          /* in the order found; the table points here, so they never move */
+    Py_ssize_t *order;       /* positions in entries, children before parents */
+    Py_ssize_t n, capacity;
+    PyObject **keys;         /* the table: a node's address ... */
+    Py_ssize_t *where;       /* ... and its position in entries */
+    Py_ssize_t mask;
+    Py_ssize_t computed;     /* order[0:computed] is sorted (all of it unless leaves come last) */
+} Graph;
+
+static size_t
+slot_of(const Graph *g, PyObject *key)
+{
+    return (size_t)(((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ULL) & (size_t)g->mask;
+}
+
+/* Position of `key` in entries, or -1. */
+static Py_ssize_t
+graph_find(const Graph *g, PyObject *key)
+{
+    if (g->keys == NULL) {
+        return -1;                                 /* nothing added yet */
+    }
+    for (size_t s = slot_of(g, key);; s = (s + 1) & (size_t)g->mask) {
+        if (g->keys[s] == key) {
+            return g->where[s];
+        }
+        if (g->keys[s] == NULL) {
+            return -1;
+        }
+    }
+}
+
+static void
+graph_set(Graph *g, PyObject *key, Py_ssize_t position)
+{
+    size_t s = slot_of(g, key);
+    while (g->keys[s] != NULL && g->keys[s] != key) {
+        s = (s + 1) & (size_t)g->mask;
+    }
+    g->keys[s] = key;
+    g->where[s] = position;
+}
+
+static int
+graph_grow(Graph *g)
+{
+    Py_ssize_t old_size = g->keys ? g->mask + 1 : 0, size = old_size ? 2 * old_size : 1024;
+    PyObject **old_keys = g->keys;
+    Py_ssize_t *old_where = g->where;
+    g->keys = PyMem_Calloc(size, sizeof(PyObject *));
+    g->where = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    if (g->keys == NULL || g->where == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    g->mask = size - 1;
+    for (Py_ssize_t s = 0; s < old_size; s++) {
+        if (old_keys[s] != NULL) {
+            graph_set(g, old_keys[s], old_where[s]);
+        }
+    }
+    PyMem_Free(old_keys);
+    PyMem_Free(old_where);
+    return 0;
+}
+
+/* Add `node` (not yet in the graph) at the end of entries. */
+static int
+graph_add(Graph *g, PyObject *node)
+{
+    if ((g->keys == NULL || 2 * (g->n + 1) > g->mask + 1) && graph_grow(g) < 0) {
+        return -1;
+    }
+    if (g->n == g->capacity) {
+        Py_ssize_t capacity = g->capacity ? 2 * g->capacity : 1024;
+        Entry *more = PyMem_Realloc(g->entries, capacity * sizeof(Entry));
+        if (more == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        g->entries = more;
+        g->capacity = capacity;
+    }
+    long long id = PyLong_AsLongLong(SLOT(node, ID));
+    if (id == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    g->entries[g->n].id = id;
+    g->entries[g->n].node = Py_NewRef(node);
+    graph_set(g, node, g->n);
+    g->n++;
+    return 0;
+}
+
+static void
+graph_free(Graph *g)
+{
+    for (Py_ssize_t k = 0; k < g->n; k++) {
+        Py_DECREF(g->entries[k].node);
+    }
+    PyMem_Free(g->entries);
+    PyMem_Free(g->order);
+    PyMem_Free(g->keys);
+    PyMem_Free(g->where);
+}
+
+static const Entry *sorting;      /* the entries the comparator reads (sorting runs under the GIL) */
 
 static int
 by_creation_number(const void *a, const void *b)
 {
-    long long x = ((const Entry *)a)->id, y = ((const Entry *)b)->id;
+    long long x = sorting[*(const Py_ssize_t *)a].id, y = sorting[*(const Py_ssize_t *)b].id;
     return (x > y) - (x < y);
 }
 
-/* The nodes the roots depend on (kept alive by the dict `seen`), sorted by creation number into *entries. */
-static Py_ssize_t
-collect_sorted(PyObject *const *roots, Py_ssize_t nroots, PyObject *seen, Entry **entries)
+/* engine.topo_order's steps: every node the roots (all nodes) depend on, sorted by creation number.
+ * With leaves_last, only the computed nodes are sorted and the leaves follow them in any order: a sweep
+ * visits computed nodes only, and a graph's leaves (a model's parameters) can outnumber them. */
+static int
+graph_collect(Graph *g, PyObject *const *roots, Py_ssize_t nroots, int leaves_last)
 {
-    PyObject *stack = PyList_New(0);
-    if (stack == NULL) {
-        return -1;
-    }
     for (Py_ssize_t r = 0; r < nroots; r++) {
-        if (PyDict_SetItem(seen, roots[r], Py_None) < 0 || PyList_Append(stack, roots[r]) < 0) {
-            Py_DECREF(stack);
+        if (graph_find(g, roots[r]) < 0 && graph_add(g, roots[r]) < 0) {
             return -1;
         }
     }
-    while (PyList_GET_SIZE(stack) > 0) {
-        Py_ssize_t last = PyList_GET_SIZE(stack) - 1;
-        PyObject *node = PyList_GET_ITEM(stack, last);     /* kept alive by `seen` */
-        if (PyList_SetSlice(stack, last, last + 1, NULL) < 0) {
-            Py_DECREF(stack);
-            return -1;
-        }
-        PyObject *operands = SLOT(node, OPERANDS);
+    for (Py_ssize_t k = 0; k < g->n; k++) {       /* entries is also the work list: it grows as we go */
+        PyObject *operands = SLOT(g->entries[k].node, OPERANDS);
         if (!PyTuple_Check(operands)) {
             PyErr_SetString(PyExc_TypeError, "a node's operands must be a tuple");
-            Py_DECREF(stack);
             return -1;
         }
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands); i++) {
             PyObject *child = PyTuple_GET_ITEM(operands, i);
-            if (!IS_NODE(child)) {
-                continue;
-            }
-            int known = PyDict_Contains(seen, child);
-            if (known < 0 || (!known && (PyDict_SetItem(seen, child, Py_None) < 0
-                                         || PyList_Append(stack, child) < 0))) {
-                Py_DECREF(stack);
+            if (IS_NODE(child) && graph_find(g, child) < 0 && graph_add(g, child) < 0) {
                 return -1;
             }
         }
     }
-    Py_DECREF(stack);
-    Py_ssize_t count = PyDict_GET_SIZE(seen), k = 0, pos = 0;
-    PyObject *node, *unused;
-    *entries = PyMem_New(Entry, count);
-    if (*entries == NULL) {
+    g->order = PyMem_New(Py_ssize_t, g->n ? g->n : 1);
+    if (g->order == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    while (PyDict_Next(seen, &pos, &node, &unused)) {
-        (*entries)[k].id = PyLong_AsLongLong(SLOT(node, ID));
-        (*entries)[k].node = node;
-        k++;
+    Py_ssize_t front = 0, back = g->n;
+    for (Py_ssize_t k = 0; k < g->n; k++) {        /* with leaves_last: computed nodes first, then leaves */
+        int leaf = leaves_last && SLOT(g->entries[k].node, OP) == Py_None;
+        g->order[leaf ? --back : front++] = k;
     }
-    if (PyErr_Occurred()) {
-        PyMem_Free(*entries);
-        return -1;
-    }
-    qsort(*entries, count, sizeof(Entry), by_creation_number);
-    return count;
-}
-
-/* One node's step: grads[child] = grads.get(child) + local · g for each Value operand.
- * 1 = done, 0 = not the common path (fall back), -1 = a real error (memory). */
-static int
-chain_rule_step(PyObject *node, PyObject *grads)
-{
-    PyObject *g_obj = PyDict_GetItemWithError(grads, node);       /* borrowed */
-    if (g_obj == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    double g = PyFloat_AS_DOUBLE(g_obj);
-    PyObject *operands = SLOT(node, OPERANDS);
-    Py_ssize_t n = PyTuple_GET_SIZE(operands);
-    PyObject *stack_call[ON_STACK + 1];
-    PyObject **call = n > ON_STACK ? PyMem_New(PyObject *, n + 1) : stack_call;
-    if (call == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    call[0] = SLOT(node, DATA);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *a = PyTuple_GET_ITEM(operands, i);
-        call[i + 1] = IS_NODE(a) ? SLOT(a, DATA) : a;
-    }
-    PyObject *partials = PyObject_GetAttr(SLOT(node, OP), s_partials);
-    PyObject *locals = partials ? PyObject_Vectorcall(partials, call, n + 1, NULL) : NULL;
-    Py_XDECREF(partials);
-    if (call != stack_call) {
-        PyMem_Free(call);
-    }
-    if (locals == NULL) {
-        return 0;
-    }
-    int status = 1;
-    PyObject *seq = PySequence_Fast(locals, "partials must return a sequence");
-    if (seq == NULL || PySequence_Fast_GET_SIZE(seq) != n) {
-        status = 0;
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *child = PyTuple_GET_ITEM(operands, i);
-        if (!IS_NODE(child)) {
-            continue;                                  /* constants get no gradient */
-        }
-        PyObject *local = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyFloat_Check(local) && !PyLong_Check(local)) {
-            status = 0;
-            goto done;
-        }
-        double share = PyFloat_AsDouble(local) * g;
-        if (share == -1.0 && PyErr_Occurred()) {
-            status = 0;
-            goto done;
-        }
-        PyObject *before = PyDict_GetItemWithError(grads, child);
-        if (before == NULL && PyErr_Occurred()) {
-            status = -1;
-            goto done;
-        }
-        double total = before ? PyFloat_AS_DOUBLE(before) + share : share;
-        if (!isfinite(total)) {
-            status = 0;
-            goto done;
-        }
-        PyObject *boxed = PyFloat_FromDouble(total);
-        if (boxed == NULL || PyDict_SetItem(grads, child, boxed) < 0) {
-            Py_XDECREF(boxed);
-            status = -1;
-            goto done;
-        }
-        Py_DECREF(boxed);
-    }
-done:
-    Py_XDECREF(seq);
-    Py_DECREF(locals);
-    return status;
-}
-
-PyDoc_STRVAR(float_sweep_doc,
-"float_sweep(root)\n--\n\n"
-"engine.Sweep(root).run() in C: the map node -> d root/d node as floats.\n"
-"Whenever a step leaves the common path (an error in a partials, a local\n"
-"derivative that is not a plain number, a gradient that is not finite), the\n"
-"whole sweep is run again by the Python original, which raises or returns\n"
-"exactly what the reference does.");
-
-static PyObject *
-float_sweep(PyObject *module, PyObject *root)
-{
-    if (node_type == NULL || !IS_NODE(root)) {
-        return PyObject_CallOneArg(py_sweep, root);
-    }
-    PyObject *seen = PyDict_New();
-    PyObject *grads = PyDict_New();
-    Entry *entries = NULL;
-    Py_ssize_t count = -1;
-    if (seen != NULL && grads != NULL && PyDict_SetItem(grads, root, one) == 0) {
-        count = collect_sorted(&root, 1, seen, &entries);
-    }
-    for (Py_ssize_t k = count - 1; k >= 0; k--) {
-        PyObject *node = entries[k].node;
-        if (SLOT(node, OP) == Py_None) {
-            continue;                                  /* a leaf: nothing below it */
-        }
-        int status = chain_rule_step(node, grads);
-        if (status != 1) {
-            Py_CLEAR(grads);
-            if (status == 0) {
-                PyErr_Clear();
-                grads = PyObject_CallOneArg(py_sweep, root);
-            }
-            break;
-        }
-    }
-    PyMem_Free(entries);
-    Py_XDECREF(seen);
-    if (count < 0) {
-        Py_CLEAR(grads);
-    }
-    return grads;
+    sorting = g->entries;
+    qsort(g->order, front, sizeof(Py_ssize_t), by_creation_number);
+    g->computed = front;
+    return 0;
 }
 
 PyDoc_STRVAR(topo_order_doc,
@@ -486,18 +462,212 @@ topo_order(PyObject *module, PyObject *const *roots, Py_ssize_t nroots)
             return PyObject_Vectorcall(py_topo_order, roots, nroots, NULL);
         }
     }
-    PyObject *seen = PyDict_New(), *order = NULL;
-    Entry *entries = NULL;
-    Py_ssize_t count = seen ? collect_sorted(roots, nroots, seen, &entries) : -1;
-    if (count >= 0) {
-        order = PyList_New(count);
-        for (Py_ssize_t k = 0; order != NULL && k < count; k++) {
-            PyList_SET_ITEM(order, k, Py_NewRef(entries[k].node));
+    Graph g = {0};
+    PyObject *order = NULL;
+    if (graph_collect(&g, roots, nroots, 0) == 0 && (order = PyList_New(g.n)) != NULL) {
+        for (Py_ssize_t k = 0; k < g.n; k++) {
+            PyList_SET_ITEM(order, k, Py_NewRef(g.entries[g.order[k]].node));
         }
-        PyMem_Free(entries);
     }
-    Py_XDECREF(seen);
+    graph_free(&g);
     return order;
+}
+
+/* The float sweep from root over g: grad[k] = d root / d entries[k].node.  `first` lists the positions in
+ * the order they were first reached (the root first), as a dict of the Python sweep would hold them.
+ * 1 = done, 0 = not the common path (the caller hands the sweep to Python), -1 = a real error. */
+static int
+graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *first)
+{
+    Py_ssize_t n_first = 0, top = graph_find(g, root);
+    grad[top] = 1.0;
+    reached[top] = 1;
+    first[n_first++] = top;
+    PyObject *stack_call[ON_STACK + 1], **call = stack_call;
+    Py_ssize_t call_size = ON_STACK + 1;
+    int status = 1;
+    for (Py_ssize_t s = g->computed - 1; s >= 0 && status == 1; s--) {     /* parents before children */
+        Py_ssize_t k = g->order[s];
+        PyObject *node = g->entries[k].node, *op = SLOT(node, OP);
+        if (op == Py_None) {
+            continue;                                  /* a leaf: nothing below it */
+        }
+        PyObject *operands = SLOT(node, OPERANDS);
+        Py_ssize_t n = PyTuple_GET_SIZE(operands);
+        if (n + 1 > call_size) {
+            PyObject **more = PyMem_Realloc(call == stack_call ? NULL : call, (n + 1) * sizeof(PyObject *));
+            if (more == NULL) {
+                PyErr_NoMemory();
+                status = -1;
+                break;
+            }
+            call = more;
+            call_size = n + 1;
+        }
+        call[0] = SLOT(node, DATA);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *a = PyTuple_GET_ITEM(operands, i);
+            call[i + 1] = IS_NODE(a) ? SLOT(a, DATA) : a;
+        }
+        PyObject *partials = PyObject_GetAttr(op, s_partials);
+        PyObject *locals = partials ? PyObject_Vectorcall(partials, call, n + 1, NULL) : NULL;
+        Py_XDECREF(partials);
+        PyObject *seq = locals ? PySequence_Fast(locals, "partials must return a sequence") : NULL;
+        if (seq == NULL || PySequence_Fast_GET_SIZE(seq) != n) {
+            status = 0;
+        }
+        double upstream = grad[k];
+        for (Py_ssize_t i = 0; i < n && status == 1; i++) {
+            PyObject *child = PyTuple_GET_ITEM(operands, i);
+            if (!IS_NODE(child)) {
+                continue;                              /* constants get no gradient */
+            }
+            PyObject *local = PySequence_Fast_GET_ITEM(seq, i);
+            if (!PyFloat_Check(local) && !PyLong_Check(local)) {
+                status = 0;
+                break;
+            }
+            double share = PyFloat_AsDouble(local) * upstream;
+            if (share == -1.0 && PyErr_Occurred()) {
+                status = 0;
+                break;
+            }
+            Py_ssize_t j = graph_find(g, child);
+            double total = reached[j] ? grad[j] + share : share;
+            if (!isfinite(total)) {
+                status = 0;
+                break;
+            }
+            if (!reached[j]) {
+                reached[j] = 1;
+                first[n_first++] = j;
+            }
+            grad[j] = total;
+        }
+        Py_XDECREF(seq);
+        Py_XDECREF(locals);
+    }
+    if (call != stack_call) {
+        PyMem_Free(call);
+    }
+    return status;
+}
+
+/* Collect and sweep: 1 with the arrays filled, 0 to hand over to Python, -1 on a real error. */
+static int
+run_sweep(PyObject *root, Graph *g, double **grad, char **reached, Py_ssize_t **first)
+{
+    if (graph_collect(g, &root, 1, 1) < 0) {
+        return -1;
+    }
+    *grad = PyMem_Malloc(g->n * sizeof(double));
+    *reached = PyMem_Calloc(g->n, 1);
+    *first = PyMem_Malloc(g->n * sizeof(Py_ssize_t));
+    if (*grad == NULL || *reached == NULL || *first == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int status = graph_sweep(g, root, *grad, *reached, *first);
+    if (status == 0) {
+        PyErr_Clear();
+    }
+    return status;
+}
+
+PyDoc_STRVAR(float_sweep_doc,
+"float_sweep(root)\n--\n\n"
+"engine.Sweep(root).run() in C: the map node -> d root/d node as floats, in\n"
+"the same order.  Whenever a step leaves the common path (an error in a\n"
+"partials, a local derivative that is not a plain number, a gradient that is\n"
+"not finite), the whole sweep is run again by the Python original, which\n"
+"raises or returns exactly what the reference does.");
+
+static PyObject *
+float_sweep(PyObject *module, PyObject *root)
+{
+    if (node_type == NULL || !IS_NODE(root)) {
+        return PyObject_CallOneArg(py_sweep, root);
+    }
+    Graph g = {0};
+    double *grad = NULL;
+    char *reached = NULL;
+    Py_ssize_t *first = NULL;
+    PyObject *grads = NULL;
+    int status = run_sweep(root, &g, &grad, &reached, &first);
+    if (status == 1 && (grads = PyDict_New()) != NULL) {
+        Py_ssize_t n_reached = 0;
+        for (Py_ssize_t k = 0; k < g.n; k++) {
+            n_reached += reached[k];
+        }
+        for (Py_ssize_t i = 0; i < n_reached; i++) {
+            PyObject *value = PyFloat_FromDouble(grad[first[i]]);
+            if (value == NULL || PyDict_SetItem(grads, g.entries[first[i]].node, value) < 0) {
+                Py_XDECREF(value);
+                Py_CLEAR(grads);
+                break;
+            }
+            Py_DECREF(value);
+        }
+    }
+    PyMem_Free(grad);
+    PyMem_Free(reached);
+    PyMem_Free(first);
+    graph_free(&g);
+    return status == 0 ? PyObject_CallOneArg(py_sweep, root) : grads;
+}
+
+PyDoc_STRVAR(backward_doc,
+"backward(root)\n--\n\n"
+"engine._backward (the body of Value.backward) in C: the float sweep from\n"
+"root, each gradient added into its node's .grad.  Anything unusual goes to\n"
+"the Python original.");
+
+static PyObject *
+backward(PyObject *module, PyObject *root)
+{
+    if (node_type == NULL || !IS_NODE(root)) {
+        return PyObject_CallOneArg(py_backward, root);
+    }
+    Graph g = {0};
+    double *grad = NULL;
+    char *reached = NULL;
+    Py_ssize_t *first = NULL;
+    int status = run_sweep(root, &g, &grad, &reached, &first);
+    for (Py_ssize_t k = 0; status == 1 && k < g.n; k++) {
+        if (!reached[k]) {
+            continue;
+        }
+        PyObject *node = g.entries[k].node, *before = SLOT(node, GRAD), *after;
+        if (Py_IS_TYPE(node, node_type) && PyFloat_CheckExact(before)) {
+            after = PyFloat_FromDouble(PyFloat_AS_DOUBLE(before) + grad[k]);    /* node.grad += g */
+            if (after == NULL) {
+                status = -1;
+                break;
+            }
+            Py_SETREF(SLOT(node, GRAD), after);
+        } else {                                   /* a subclass, or a grad that is not a float */
+            PyObject *share = PyFloat_FromDouble(grad[k]);
+            PyObject *old = share ? PyObject_GetAttr(node, s_grad) : NULL;
+            after = old ? PyNumber_InPlaceAdd(old, share) : NULL;
+            if (after == NULL || PyObject_SetAttr(node, s_grad, after) < 0) {
+                status = -1;
+            }
+            Py_XDECREF(share);
+            Py_XDECREF(old);
+            Py_XDECREF(after);
+        }
+    }
+    PyMem_Free(grad);
+    PyMem_Free(reached);
+    PyMem_Free(first);
+    graph_free(&g);
+    if (status == 0) {
+        return PyObject_CallOneArg(py_backward, root);
+    }
+    if (status < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
@@ -505,6 +675,7 @@ static PyMethodDef methods[] = {
     {"make_node", (PyCFunction)(void (*)(void))make_node, METH_FASTCALL, make_node_doc},
     {"apply", (PyCFunction)(void (*)(void))apply, METH_FASTCALL, apply_doc},
     {"float_sweep", float_sweep, METH_O, float_sweep_doc},
+    {"backward", backward, METH_O, backward_doc},
     {"topo_order", (PyCFunction)(void (*)(void))topo_order, METH_FASTCALL, topo_order_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -526,8 +697,9 @@ PyInit__node(void)
     s_domain = PyUnicode_InternFromString("domain");
     s_formulas = PyUnicode_InternFromString("formulas");
     s_variadic = PyUnicode_InternFromString("variadic");
+    s_grad = PyUnicode_InternFromString("grad");
     if (!zero || !one || !empty || !empty_tuple || !s_forward || !s_partials
-        || !s_domain || !s_formulas || !s_variadic) {
+        || !s_domain || !s_formulas || !s_variadic || !s_grad) {
         return NULL;
     }
     return PyModule_Create(&module_def);

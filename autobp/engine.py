@@ -177,8 +177,7 @@ class Value:
         Gradients accumulate across calls, as in PyTorch: calling it twice
         doubles every `.grad`.  Set `.grad = 0.0` (or `zero_grad()` a module) to start again.
         """
-        for node, g in _float_sweep(self).items():
-            node.grad += g
+        _backward(self)
 
     # -- copying and pickling -----------------------------------------------------
     def __getnewargs__(self) -> tuple[float]:
@@ -423,6 +422,12 @@ def _float_sweep_in_python(root: Value) -> dict[Value, float]:
     return Sweep(root).run()
 
 
+def _backward_in_python(root: Value) -> None:
+    """`root.backward()`: the float sweep, each ∂root/∂node added into node.grad."""
+    for node, g in _float_sweep(root).items():
+        node.grad += g
+
+
 def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = False) -> list[Value]:
     """∂output/∂x for each x in `inputs`, leaving every `.grad` untouched.
 
@@ -537,12 +542,13 @@ def _compiled() -> Any:
         _node = importlib.import_module("autobp._node")
     except ImportError:
         return None
-    _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python)
+    _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
+               _backward_in_python)
     return _node
 
 
-# With the C helper, `apply`, `topo_order`, node making and the float sweep are its twins; each hands
-# anything unusual back to the Python above, so results and errors are the same either way.
+# With the C helper, `apply`, `topo_order`, node making, the float sweep and backward() are its twins;
+# each hands anything unusual back to the Python above, so results and errors are the same either way.
 _apply_in_python = apply
 _topo_order_in_python = topo_order
 _C = _compiled()
@@ -552,6 +558,8 @@ if _C is not None:
     topo_order = _C.topo_order                                    # noqa: F811
     _make_node = _C.make_node
     _float_sweep = _C.float_sweep
+    _backward = _C.backward
 else:
     _make_node = _make_node_in_python
     _float_sweep = _float_sweep_in_python
+    _backward = _backward_in_python

@@ -139,12 +139,14 @@ def _div(x: float, y: float) -> float:
 
 
 def _pow(x: float, y: float) -> float:
+    """x ** y; 0 to a negative power is a ZeroDivisionError, as Python's own float ** says."""
     try:
         return math.pow(x, y)
     except ValueError:
-        reason = "0 to a negative power divides by zero" if x == 0 else \
-            "a negative base needs a whole-number exponent"
-        raise ValueError(f"'**': {x!r} ** {y!r} is undefined ({reason})") from None
+        if x == 0:
+            raise ZeroDivisionError(f"'**': {x!r} ** {y!r} divides by zero (0 to a negative power)") from None
+        raise ValueError(f"'**': {x!r} ** {y!r} is undefined (a negative base needs a whole-number "
+                         "exponent)") from None
     except OverflowError:
         raise OverflowError(f"'**': {x!r} ** {y!r} overflows a float") from None
 

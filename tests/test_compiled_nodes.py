@@ -82,16 +82,16 @@ def test_compiled_nodes_bind_and_make_node_refuse_bad_arguments():
 
     with pytest.raises(TypeError, match=r"Loose\.data must be one of its own __slots__"):
         _node.bind(Loose, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
-                   engine._topo_order_in_python)
+                   engine._topo_order_in_python, engine._backward_in_python)
     with pytest.raises(TypeError, match="needs a class"):
         _node.bind(Value(1.0), engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
-                   engine._topo_order_in_python)
+                   engine._topo_order_in_python, engine._backward_in_python)
     with pytest.raises(TypeError, match="ContextVar"):
         _node.bind(Value, object(), engine._apply_in_python, engine._float_sweep_in_python,
-                   engine._topo_order_in_python)
+                   engine._topo_order_in_python, engine._backward_in_python)
     with pytest.raises(TypeError, match="takes 4 arguments"):
         _node.make_node(Value, 1.0)
-    with pytest.raises(TypeError, match="takes 5 arguments"):
+    with pytest.raises(TypeError, match="takes 6 arguments"):
         _node.bind(Value)
     with pytest.raises(TypeError, match="subclass"):
         _node.make_node(int, 1.0, None, ())
@@ -183,3 +183,39 @@ def test_compiled_topo_order_is_the_python_order_and_hands_odd_roots_back():
         with pytest.raises(AttributeError) as python_error:
             engine._topo_order_in_python(odd)
         assert str(c_error.value) == str(python_error.value)
+
+
+@settings(max_examples=100)
+@given(programs())
+def test_compiled_backward_adds_what_the_python_backward_adds(program):
+    """engine._backward in C and in Python: the same .grad on every node, bit for bit, and from a non-zero start."""
+    _, nodes = _build(program, program.inputs)
+    grads = []
+    for backward in (engine._C.backward, engine._backward_in_python):
+        for n in nodes:
+            n.grad = 0.25
+        backward(nodes[-1])
+        grads.append([n.grad for n in nodes])
+    assert _same_numbers(grads[0], grads[1])
+
+
+def test_compiled_backward_on_a_subclass_with_an_int_grad_goes_through_its_attribute():
+    """A subclass may keep .grad as an int (micrograd does) or behind a property: the C twin adds as Python does."""
+    class Counted(Value):
+        adds = 0
+
+        @property
+        def grad(self):
+            return Value.grad.__get__(self)
+
+        @grad.setter
+        def grad(self, value):
+            Counted.adds += 1
+            Value.grad.__set__(self, value)
+
+    a = Counted(3.0)
+    a.grad = 0
+    y = a * a
+    Counted.adds = 0
+    engine._C.backward(y)
+    assert (a.grad, Counted.adds) == (6.0, 2)        # a and y, each through the property
