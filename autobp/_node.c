@@ -41,7 +41,11 @@ enum { DATA, GRAD, LABEL, OP, OPERANDS, ID, NSLOTS };
 static const char *const SLOT_NAMES[NSLOTS] = {"data", "grad", "label", "op_record", "operands", "_id"};
 
 static PyTypeObject *node_type = NULL;     /* the bound class, engine.Value */
+static PyTypeObject *op_type = NULL;       /* ops.Op, whose fields (slots) apply and the sweep read */
 static Py_ssize_t offset[NSLOTS];          /* where each slot lives inside an instance */
+enum { FORWARD, PARTIALS, FORMULAS, DOMAIN, VARIADIC, NOPSLOTS };
+static const char *const OP_SLOT_NAMES[NOPSLOTS] = {"forward", "partials", "formulas", "domain", "variadic"};
+static Py_ssize_t op_offset[NOPSLOTS];
 static PyObject *grad_enabled = NULL;      /* engine._grad_enabled: a ContextVar, per thread */
 static PyObject *py_apply = NULL;          /* engine.apply as written in Python */
 static PyObject *py_sweep = NULL;          /* engine._float_sweep_in_python */
@@ -52,30 +56,28 @@ static PyObject *zero, *one, *empty, *empty_tuple;
 static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic, *s_grad;
 
 #define SLOT(node, i) (*(PyObject **)((char *)(node) + offset[i]))
+#define OP_SLOT(op, i) (*(PyObject **)((char *)(op) + op_offset[i]))
 #define IS_NODE(x) PyObject_TypeCheck((x), node_type)
 
 PyDoc_STRVAR(bind_doc,
-"bind(cls, grad_enabled, apply, sweep, topo_order, backward)\n--\n\n"
+"bind(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward)\n--\n\n"
 "Make make_node() build instances of `cls`, whose __slots__ must include\n"
-"data, grad, label, op_record, operands and _id; keep the grad-mode object\n"
-"and the Python apply, float sweep, topo_order and backward to fall back on.");
+"data, grad, label, op_record, operands and _id; read an op record's fields\n"
+"from the slots of `op_cls` (ops.Op); keep the grad-mode object and the\n"
+"Python apply, float sweep, topo_order and backward to fall back on.");
 
-static PyObject *
-bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The offsets of the slots `names` in instances of `cls`, which must declare them in its own __slots__. */
+static int
+slot_offsets(PyObject *cls, const char *const *names, int n, Py_ssize_t *found)
 {
-    if (nargs != 6) {
-        return PyErr_Format(PyExc_TypeError, "bind() takes 6 arguments "
-                            "(cls, grad_enabled, apply, sweep, topo_order, backward), got %zd", nargs);
-    }
-    PyObject *cls = args[0];
     if (!PyType_Check(cls)) {
-        return PyErr_Format(PyExc_TypeError, "bind() needs a class, got %R", cls);
+        PyErr_Format(PyExc_TypeError, "bind() needs a class, got %R", cls);
+        return -1;
     }
-    Py_ssize_t found[NSLOTS];
-    for (int i = 0; i < NSLOTS; i++) {
-        PyObject *descr = PyObject_GetAttrString(cls, SLOT_NAMES[i]);
+    for (int i = 0; i < n; i++) {
+        PyObject *descr = PyObject_GetAttrString(cls, names[i]);
         if (descr == NULL) {
-            return NULL;
+            return -1;
         }
         int is_slot = Py_IS_TYPE(descr, &PyMemberDescr_Type)
                       && ((PyMemberDescrObject *)descr)->d_common.d_type == (PyTypeObject *)cls;
@@ -84,21 +86,51 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         Py_DECREF(descr);
         if (!is_slot) {
-            return PyErr_Format(PyExc_TypeError, "bind(): %s.%s must be one of its own __slots__",
-                                ((PyTypeObject *)cls)->tp_name, SLOT_NAMES[i]);
+            PyErr_Format(PyExc_TypeError, "bind(): %s.%s must be one of its own __slots__",
+                         ((PyTypeObject *)cls)->tp_name, names[i]);
+            return -1;
         }
     }
-    memcpy(offset, found, sizeof offset);
-    Py_XSETREF(node_type, (PyTypeObject *)Py_NewRef(cls));
-    if (!PyContextVar_CheckExact(args[1])) {
-        return PyErr_Format(PyExc_TypeError, "bind(): grad_enabled must be a ContextVar, got %R", args[1]);
+    return 0;
+}
+
+static PyObject *
+bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        return PyErr_Format(PyExc_TypeError, "bind() takes 7 arguments "
+                            "(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward), got %zd", nargs);
     }
-    Py_XSETREF(grad_enabled, Py_NewRef(args[1]));
-    Py_XSETREF(py_apply, Py_NewRef(args[2]));
-    Py_XSETREF(py_sweep, Py_NewRef(args[3]));
-    Py_XSETREF(py_topo_order, Py_NewRef(args[4]));
-    Py_XSETREF(py_backward, Py_NewRef(args[5]));
+    Py_ssize_t found[NSLOTS], found_op[NOPSLOTS];
+    if (slot_offsets(args[0], SLOT_NAMES, NSLOTS, found) < 0 || slot_offsets(args[1], OP_SLOT_NAMES, NOPSLOTS, found_op) < 0) {
+        return NULL;
+    }
+    if (!PyContextVar_CheckExact(args[2])) {
+        return PyErr_Format(PyExc_TypeError, "bind(): grad_enabled must be a ContextVar, got %R", args[2]);
+    }
+    memcpy(offset, found, sizeof offset);
+    memcpy(op_offset, found_op, sizeof op_offset);
+    Py_XSETREF(node_type, (PyTypeObject *)Py_NewRef(args[0]));
+    Py_XSETREF(op_type, (PyTypeObject *)Py_NewRef(args[1]));
+    Py_XSETREF(grad_enabled, Py_NewRef(args[2]));
+    Py_XSETREF(py_apply, Py_NewRef(args[3]));
+    Py_XSETREF(py_sweep, Py_NewRef(args[4]));
+    Py_XSETREF(py_topo_order, Py_NewRef(args[5]));
+    Py_XSETREF(py_backward, Py_NewRef(args[6]));
     Py_RETURN_NONE;
+}
+
+/* An op record's field: read from its slot when it is an ops.Op (always, in practice), else by name. */
+static PyObject *
+op_field(PyObject *op, int field, PyObject *name)
+{
+    if (Py_IS_TYPE(op, op_type)) {
+        PyObject *value = OP_SLOT(op, field);
+        if (value != NULL) {
+            return Py_NewRef(value);
+        }
+    }
+    return PyObject_GetAttr(op, name);
 }
 
 /* A new node of class `cls`: the body of engine._make_node_in_python. */
@@ -222,10 +254,10 @@ apply(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (cls == NULL) {
         goto python;                           /* numbers only: the result is a leaf */
     }
-    forward = PyObject_GetAttr(op, s_forward);
-    domain = forward ? PyObject_GetAttr(op, s_domain) : NULL;
-    formulas = domain ? PyObject_GetAttr(op, s_formulas) : NULL;
-    variadic = formulas ? PyObject_GetAttr(op, s_variadic) : NULL;
+    forward = op_field(op, FORWARD, s_forward);
+    domain = forward ? op_field(op, DOMAIN, s_domain) : NULL;
+    formulas = domain ? op_field(op, FORMULAS, s_formulas) : NULL;
+    variadic = formulas ? op_field(op, VARIADIC, s_variadic) : NULL;
     if (variadic == NULL || !PyTuple_Check(formulas)
         || (variadic != Py_True && PyTuple_GET_SIZE(formulas) != n)) {
         goto python;
@@ -509,7 +541,7 @@ graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *f
             PyObject *a = PyTuple_GET_ITEM(operands, i);
             call[i + 1] = IS_NODE(a) ? SLOT(a, DATA) : a;
         }
-        PyObject *partials = PyObject_GetAttr(op, s_partials);
+        PyObject *partials = op_field(op, PARTIALS, s_partials);
         PyObject *locals = partials ? PyObject_Vectorcall(partials, call, n + 1, NULL) : NULL;
         Py_XDECREF(partials);
         PyObject *seq = locals ? PySequence_Fast(locals, "partials must return a sequence") : NULL;

@@ -542,7 +542,7 @@ def _compiled() -> Any:
         _node = importlib.import_module("autobp._node")
     except ImportError:
         return None
-    _node.bind(Value, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
+    _node.bind(Value, Op, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
                _backward_in_python)
     return _node
 

@@ -81,17 +81,17 @@ def test_compiled_nodes_bind_and_make_node_refuse_bad_arguments():
         data = grad = label = op_record = operands = _id = None
 
     with pytest.raises(TypeError, match=r"Loose\.data must be one of its own __slots__"):
-        _node.bind(Loose, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
+        _node.bind(Loose, ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python)
     with pytest.raises(TypeError, match="needs a class"):
-        _node.bind(Value(1.0), engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
+        _node.bind(Value(1.0), ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python)
     with pytest.raises(TypeError, match="ContextVar"):
-        _node.bind(Value, object(), engine._apply_in_python, engine._float_sweep_in_python,
+        _node.bind(Value, ops.Op, object(), engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python)
     with pytest.raises(TypeError, match="takes 4 arguments"):
         _node.make_node(Value, 1.0)
-    with pytest.raises(TypeError, match="takes 6 arguments"):
+    with pytest.raises(TypeError, match="takes 7 arguments"):
         _node.bind(Value)
     with pytest.raises(TypeError, match="subclass"):
         _node.make_node(int, 1.0, None, ())
