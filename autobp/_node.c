@@ -322,6 +322,7 @@ done:
 typedef struct {
     long long id;
     PyObject *node;
+    Py_ssize_t kids;         /* where this node's Value operands' positions start in Graph.kids */
 } Entry;
 
 typedef struct {
@@ -332,6 +333,8 @@ typedef struct {
     Py_ssize_t *where;       /* ... and its position in entries */
     Py_ssize_t mask;
     Py_ssize_t computed;     /* order[0:computed] is sorted (all of it unless leaves come last) */
+    Py_ssize_t *kids;        /* each node's Value operands as positions in entries, in operand order */
+    Py_ssize_t n_kids, kids_capacity;
 } Graph;
 
 static size_t
@@ -427,6 +430,7 @@ graph_free(Graph *g)
     }
     PyMem_Free(g->entries);
     PyMem_Free(g->order);
+    PyMem_Free(g->kids);
     PyMem_Free(g->keys);
     PyMem_Free(g->where);
 }
@@ -457,11 +461,30 @@ graph_collect(Graph *g, PyObject *const *roots, Py_ssize_t nroots, int leaves_la
             PyErr_SetString(PyExc_TypeError, "a node's operands must be a tuple");
             return -1;
         }
+        g->entries[k].kids = g->n_kids;
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands); i++) {
             PyObject *child = PyTuple_GET_ITEM(operands, i);
-            if (IS_NODE(child) && graph_find(g, child) < 0 && graph_add(g, child) < 0) {
-                return -1;
+            if (!IS_NODE(child)) {
+                continue;
             }
+            Py_ssize_t j = graph_find(g, child);
+            if (j < 0) {
+                if (graph_add(g, child) < 0) {
+                    return -1;
+                }
+                j = g->n - 1;
+            }
+            if (g->n_kids == g->kids_capacity) {      /* remember it: the sweep then needs no lookup */
+                Py_ssize_t capacity = g->kids_capacity ? 2 * g->kids_capacity : 1024;
+                Py_ssize_t *more = PyMem_Realloc(g->kids, capacity * sizeof(Py_ssize_t));
+                if (more == NULL) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                g->kids = more;
+                g->kids_capacity = capacity;
+            }
+            g->kids[g->n_kids++] = j;
         }
     }
     g->order = PyMem_New(Py_ssize_t, g->n ? g->n : 1);
@@ -549,6 +572,7 @@ graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *f
             status = 0;
         }
         double upstream = grad[k];
+        const Py_ssize_t *kid = g->kids + g->entries[k].kids;     /* the Value operands' positions */
         for (Py_ssize_t i = 0; i < n && status == 1; i++) {
             PyObject *child = PyTuple_GET_ITEM(operands, i);
             if (!IS_NODE(child)) {
@@ -564,7 +588,7 @@ graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *f
                 status = 0;
                 break;
             }
-            Py_ssize_t j = graph_find(g, child);
+            Py_ssize_t j = *kid++;
             double total = reached[j] ? grad[j] + share : share;
             if (!isfinite(total)) {
                 status = 0;
