@@ -609,21 +609,38 @@ graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *f
     return status;
 }
 
+/* One float sweep's results: grad[k] = d root / d entries[k].node, for the positions reached. */
+typedef struct {
+    Graph g;
+    double *grad;
+    char *reached;
+    Py_ssize_t *first;       /* positions in the order first reached, the root first */
+} FloatSweep;
+
+static void
+sweep_free(FloatSweep *s)
+{
+    PyMem_Free(s->grad);
+    PyMem_Free(s->reached);
+    PyMem_Free(s->first);
+    graph_free(&s->g);
+}
+
 /* Collect and sweep: 1 with the arrays filled, 0 to hand over to Python, -1 on a real error. */
 static int
-run_sweep(PyObject *root, Graph *g, double **grad, char **reached, Py_ssize_t **first)
+run_sweep(PyObject *root, FloatSweep *s)
 {
-    if (graph_collect(g, &root, 1, 1) < 0) {
+    if (graph_collect(&s->g, &root, 1, 1) < 0) {
         return -1;
     }
-    *grad = PyMem_Malloc(g->n * sizeof(double));
-    *reached = PyMem_Calloc(g->n, 1);
-    *first = PyMem_Malloc(g->n * sizeof(Py_ssize_t));
-    if (*grad == NULL || *reached == NULL || *first == NULL) {
+    s->grad = PyMem_Malloc(s->g.n * sizeof(double));
+    s->reached = PyMem_Calloc(s->g.n, 1);
+    s->first = PyMem_Malloc(s->g.n * sizeof(Py_ssize_t));
+    if (s->grad == NULL || s->reached == NULL || s->first == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    int status = graph_sweep(g, root, *grad, *reached, *first);
+    int status = graph_sweep(&s->g, root, s->grad, s->reached, s->first);
     if (status == 0) {
         PyErr_Clear();
     }
@@ -644,20 +661,17 @@ float_sweep(PyObject *module, PyObject *root)
     if (node_type == NULL || !IS_NODE(root)) {
         return PyObject_CallOneArg(py_sweep, root);
     }
-    Graph g = {0};
-    double *grad = NULL;
-    char *reached = NULL;
-    Py_ssize_t *first = NULL;
+    FloatSweep s = {0};
     PyObject *grads = NULL;
-    int status = run_sweep(root, &g, &grad, &reached, &first);
+    int status = run_sweep(root, &s);
     if (status == 1 && (grads = PyDict_New()) != NULL) {
         Py_ssize_t n_reached = 0;
-        for (Py_ssize_t k = 0; k < g.n; k++) {
-            n_reached += reached[k];
+        for (Py_ssize_t k = 0; k < s.g.n; k++) {
+            n_reached += s.reached[k];
         }
         for (Py_ssize_t i = 0; i < n_reached; i++) {
-            PyObject *value = PyFloat_FromDouble(grad[first[i]]);
-            if (value == NULL || PyDict_SetItem(grads, g.entries[first[i]].node, value) < 0) {
+            PyObject *value = PyFloat_FromDouble(s.grad[s.first[i]]);
+            if (value == NULL || PyDict_SetItem(grads, s.g.entries[s.first[i]].node, value) < 0) {
                 Py_XDECREF(value);
                 Py_CLEAR(grads);
                 break;
@@ -665,10 +679,7 @@ float_sweep(PyObject *module, PyObject *root)
             Py_DECREF(value);
         }
     }
-    PyMem_Free(grad);
-    PyMem_Free(reached);
-    PyMem_Free(first);
-    graph_free(&g);
+    sweep_free(&s);
     return status == 0 ? PyObject_CallOneArg(py_sweep, root) : grads;
 }
 
@@ -684,25 +695,22 @@ backward(PyObject *module, PyObject *root)
     if (node_type == NULL || !IS_NODE(root)) {
         return PyObject_CallOneArg(py_backward, root);
     }
-    Graph g = {0};
-    double *grad = NULL;
-    char *reached = NULL;
-    Py_ssize_t *first = NULL;
-    int status = run_sweep(root, &g, &grad, &reached, &first);
-    for (Py_ssize_t k = 0; status == 1 && k < g.n; k++) {
-        if (!reached[k]) {
+    FloatSweep s = {0};
+    int status = run_sweep(root, &s);
+    for (Py_ssize_t k = 0; status == 1 && k < s.g.n; k++) {
+        if (!s.reached[k]) {
             continue;
         }
-        PyObject *node = g.entries[k].node, *before = SLOT(node, GRAD), *after;
+        PyObject *node = s.g.entries[k].node, *before = SLOT(node, GRAD), *after;
         if (Py_IS_TYPE(node, node_type) && PyFloat_CheckExact(before)) {
-            after = PyFloat_FromDouble(PyFloat_AS_DOUBLE(before) + grad[k]);    /* node.grad += g */
+            after = PyFloat_FromDouble(PyFloat_AS_DOUBLE(before) + s.grad[k]);    /* node.grad += g */
             if (after == NULL) {
                 status = -1;
                 break;
             }
             Py_SETREF(SLOT(node, GRAD), after);
         } else {                                   /* a subclass, or a grad that is not a float */
-            PyObject *share = PyFloat_FromDouble(grad[k]);
+            PyObject *share = PyFloat_FromDouble(s.grad[k]);
             PyObject *old = share ? PyObject_GetAttr(node, s_grad) : NULL;
             after = old ? PyNumber_InPlaceAdd(old, share) : NULL;
             if (after == NULL || PyObject_SetAttr(node, s_grad, after) < 0) {
@@ -713,10 +721,7 @@ backward(PyObject *module, PyObject *root)
             Py_XDECREF(after);
         }
     }
-    PyMem_Free(grad);
-    PyMem_Free(reached);
-    PyMem_Free(first);
-    graph_free(&g);
+    sweep_free(&s);
     if (status == 0) {
         return PyObject_CallOneArg(py_backward, root);
     }

@@ -21,6 +21,7 @@ per-input table (`mode="full"`) does not do.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Callable, Sequence
 
@@ -59,7 +60,7 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
         numeric = (plus - minus) / (2 * eps)
         kink = up != base or down != base
         (jvp,) = linear.push(seeds_for(leaves, u))
-        vjp = sum(g * ui for g, ui in zip(gradient, u))
+        vjp = math.fsum(g * ui for g, ui in zip(gradient, u))    # fsum: the same float on every Python
         rows.append(make_row(k, f"u{k}: jvp", jvp.data, numeric, atol, rtol, kink))
         rows.append(make_row(k, f"u{k}: vjp", vjp, numeric, atol, rtol, kink))
     if order == 2:
@@ -79,6 +80,6 @@ def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> l
         (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, h), _along(u, -h)], bool(base))
         numeric = (plus - 2 * out.data + minus) / (h * h)
         hu = linear.push(seeds_for(leaves, u))
-        analytic = sum(ui * t.data for ui, t in zip(u, hu))
+        analytic = math.fsum(ui * t.data for ui, t in zip(u, hu))
         rows.append(make_row(k, f"u{k}: uᵀHu", analytic, numeric, atol, rtol, up != base or down != base, order=2))
     return rows

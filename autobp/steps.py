@@ -47,8 +47,8 @@ class _Narration(Generic[Row]):
 
 
 @dataclass(frozen=True)
-class BackwardStep:
-    """One (node, child) step of the backward sweep: ∂L/∂child += ∂L/∂node · ∂node/∂child."""
+class _Step:
+    """What a row of either sweep says about its (node, child) edge."""
 
     step: int
     node: Value
@@ -59,6 +59,12 @@ class BackwardStep:
     op: str
     formula: str           # ∂node/∂child as text, with the operands' names
     local: float           # its value
+
+
+@dataclass(frozen=True)
+class BackwardStep(_Step):
+    """One (node, child) step of the backward sweep: ∂L/∂child += ∂L/∂node · ∂node/∂child."""
+
     upstream: float        # ∂L/∂node
     contribution: float    # upstream · local, added to ∂L/∂child
     child_grad: float      # ∂L/∂child after this step
@@ -135,18 +141,9 @@ def backward_steps(output: Value, *, digits: int = 6) -> BackwardTrace:
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ForwardStep:
+class ForwardStep(_Step):
     """One (node, child) step of the tangent sweep: ∂node/∂x += ∂child/∂x · ∂node/∂child."""
 
-    step: int
-    node: Value
-    child: Value
-    position: int          # which operand of node the child is (0 = x, 1 = y, ...)
-    node_name: str
-    child_name: str
-    op: str
-    formula: str           # ∂node/∂child as text, with the operands' names
-    local: float           # its value
     tangent: float         # ∂child/∂x, the child's tangent
     contribution: float    # tangent · local, added to ∂node/∂x
     node_tangent: float    # ∂node/∂x after this step
