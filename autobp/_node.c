@@ -1,13 +1,17 @@
-/* autobp._node: the speed layer.  C twins of five things in autobp/engine.py.
+/* autobp._node: the speed layer.  C twins of five things in autobp/engine.py,
+ * and of forward mode's float sweep in autobp/forward.py.
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
  *   apply(op, *args)                     = engine.apply, on its common path;
  *   float_sweep(root)                    = engine.Sweep(root).run(), floats;
+ *   graph_sweep(root)                    = engine.Sweep(root, create_graph=True).run();
  *   backward(root)                       = engine._backward, Value.backward's body;
- *   topo_order(*roots)                   = engine.topo_order, which every tool walks.
+ *   topo_order(*roots)                   = engine.topo_order, which every tool walks;
+ *   float_push(outputs, seeds, fallback) = forward.Linearization(outputs).push's
+ *       tangent sweep, floats.
  *
- * A learner may skip this file: engine.py is the reference, and with
+ * A learner may skip this file: engine.py (and forward.py) is the reference, and with
  * AUTOBP_PURE_PYTHON=1 it is exactly what runs.  Each twin takes the same
  * steps in the same order, so it gives identical numbers (tests check this),
  * and on anything unusual — an error, a number type other than float or int,
@@ -27,7 +31,7 @@
  * Only nodes of exactly the bound class are untracked: a subclass may carry a
  * __dict__, and so cycles.
  *
- * bind(cls, grad_enabled, apply, sweep) is called once by engine.py: it reads
+ * bind(cls, op_cls, grad_enabled, ...) is called once by engine.py: it reads
  * the slot offsets from the class's member descriptors (the layout is declared
  * in one place, Value.__slots__) and keeps the grad-mode context variable and
  * the Python originals to fall back on.
@@ -51,6 +55,8 @@ static PyObject *py_apply = NULL;          /* engine.apply as written in Python 
 static PyObject *py_sweep = NULL;          /* engine._float_sweep_in_python */
 static PyObject *py_topo_order = NULL;     /* engine._topo_order_in_python */
 static PyObject *py_backward = NULL;       /* engine._backward_in_python */
+static PyObject *py_graph_sweep = NULL;    /* engine._graph_sweep_in_python */
+static PyObject *mul_op = NULL, *add_op = NULL;    /* ops.MUL and ops.ADD, what Value's * and + apply */
 static long long next_id = 0;              /* creation numbers, shared with engine._new_id's range */
 static PyObject *zero, *one, *empty, *empty_tuple;
 static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic, *s_grad;
@@ -60,11 +66,12 @@ static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic, *s
 #define IS_NODE(x) PyObject_TypeCheck((x), node_type)
 
 PyDoc_STRVAR(bind_doc,
-"bind(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward)\n--\n\n"
+"bind(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward, graph_sweep, mul, add)\n--\n\n"
 "Make make_node() build instances of `cls`, whose __slots__ must include\n"
 "data, grad, label, op_record, operands and _id; read an op record's fields\n"
 "from the slots of `op_cls` (ops.Op); keep the grad-mode object and the\n"
-"Python apply, float sweep, topo_order and backward to fall back on.");
+"Python apply, float sweep, topo_order, backward and graph sweep to fall\n"
+"back on, and the op records that cls's * and + apply.");
 
 /* The offsets of the slots `names` in instances of `cls`, which must declare them in its own __slots__. */
 static int
@@ -97,9 +104,9 @@ slot_offsets(PyObject *cls, const char *const *names, int n, Py_ssize_t *found)
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7) {
-        return PyErr_Format(PyExc_TypeError, "bind() takes 7 arguments "
-                            "(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward), got %zd", nargs);
+    if (nargs != 10) {
+        return PyErr_Format(PyExc_TypeError, "bind() takes 10 arguments (cls, op_cls, grad_enabled, apply, "
+                            "sweep, topo_order, backward, graph_sweep, mul, add), got %zd", nargs);
     }
     Py_ssize_t found[NSLOTS], found_op[NOPSLOTS];
     if (slot_offsets(args[0], SLOT_NAMES, NSLOTS, found) < 0 || slot_offsets(args[1], OP_SLOT_NAMES, NOPSLOTS, found_op) < 0) {
@@ -107,6 +114,10 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     if (!PyContextVar_CheckExact(args[2])) {
         return PyErr_Format(PyExc_TypeError, "bind(): grad_enabled must be a ContextVar, got %R", args[2]);
+    }
+    if (!PyObject_TypeCheck(args[8], (PyTypeObject *)args[1]) || !PyObject_TypeCheck(args[9], (PyTypeObject *)args[1])) {
+        return PyErr_Format(PyExc_TypeError, "bind(): mul and add must be op records, got %R and %R",
+                            args[8], args[9]);
     }
     memcpy(offset, found, sizeof offset);
     memcpy(op_offset, found_op, sizeof op_offset);
@@ -117,6 +128,9 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(py_sweep, Py_NewRef(args[4]));
     Py_XSETREF(py_topo_order, Py_NewRef(args[5]));
     Py_XSETREF(py_backward, Py_NewRef(args[6]));
+    Py_XSETREF(py_graph_sweep, Py_NewRef(args[7]));
+    Py_XSETREF(mul_op, Py_NewRef(args[8]));
+    Py_XSETREF(add_op, Py_NewRef(args[9]));
     Py_RETURN_NONE;
 }
 
@@ -528,6 +542,48 @@ topo_order(PyObject *module, PyObject *const *roots, Py_ssize_t nroots)
     return order;
 }
 
+/* `local` as a double, when it is a float or an int (1), else 0 (with an exception set, if any). */
+static int
+number_of(PyObject *local, double *d)
+{
+    if (!PyFloat_Check(local) && !PyLong_Check(local)) {
+        return 0;
+    }
+    *d = PyFloat_AsDouble(local);
+    return !(*d == -1.0 && PyErr_Occurred());
+}
+
+/* The local derivatives of a computed node: its op's partials(out, *inputs) called on the floats inside
+ * (on_values = 0) or on the Values themselves (on_values = 1), as a sequence with one entry per operand.
+ * NULL, with an exception set, when the call fails or returns anything else. */
+static PyObject *
+local_derivatives(PyObject *node, int on_values)
+{
+    PyObject *operands = SLOT(node, OPERANDS), *stack_call[ON_STACK + 1], **call = stack_call;
+    Py_ssize_t n = PyTuple_GET_SIZE(operands);
+    if (n + 1 > ON_STACK + 1 && (call = PyMem_Malloc((n + 1) * sizeof(PyObject *))) == NULL) {
+        return PyErr_NoMemory();
+    }
+    call[0] = on_values ? node : SLOT(node, DATA);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(operands, i);
+        call[i + 1] = IS_NODE(a) && !on_values ? SLOT(a, DATA) : a;
+    }
+    PyObject *partials = op_field(SLOT(node, OP), PARTIALS, s_partials);
+    PyObject *locals = partials ? PyObject_Vectorcall(partials, call, n + 1, NULL) : NULL;
+    Py_XDECREF(partials);
+    if (call != stack_call) {
+        PyMem_Free(call);
+    }
+    PyObject *seq = locals ? PySequence_Fast(locals, "partials must return a sequence") : NULL;
+    Py_XDECREF(locals);
+    if (seq != NULL && PySequence_Fast_GET_SIZE(seq) != n) {
+        PyErr_SetString(PyExc_TypeError, "partials returned the wrong number of derivatives");
+        Py_CLEAR(seq);
+    }
+    return seq;
+}
+
 /* The float sweep from root over g: grad[k] = d root / d entries[k].node.  `first` lists the positions in
  * the order they were first reached (the root first), as a dict of the Python sweep would hold them.
  * 1 = done, 0 = not the common path (the caller hands the sweep to Python), -1 = a real error. */
@@ -538,58 +594,24 @@ graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *f
     grad[top] = 1.0;
     reached[top] = 1;
     first[n_first++] = top;
-    PyObject *stack_call[ON_STACK + 1], **call = stack_call;
-    Py_ssize_t call_size = ON_STACK + 1;
     int status = 1;
     for (Py_ssize_t s = g->computed - 1; s >= 0 && status == 1; s--) {     /* parents before children */
         Py_ssize_t k = g->order[s];
-        PyObject *node = g->entries[k].node, *op = SLOT(node, OP);
-        if (op == Py_None) {
-            continue;                                  /* a leaf: nothing below it */
-        }
-        PyObject *operands = SLOT(node, OPERANDS);
-        Py_ssize_t n = PyTuple_GET_SIZE(operands);
-        if (n + 1 > call_size) {
-            PyObject **more = PyMem_Realloc(call == stack_call ? NULL : call, (n + 1) * sizeof(PyObject *));
-            if (more == NULL) {
-                PyErr_NoMemory();
-                status = -1;
-                break;
-            }
-            call = more;
-            call_size = n + 1;
-        }
-        call[0] = SLOT(node, DATA);
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *a = PyTuple_GET_ITEM(operands, i);
-            call[i + 1] = IS_NODE(a) ? SLOT(a, DATA) : a;
-        }
-        PyObject *partials = op_field(op, PARTIALS, s_partials);
-        PyObject *locals = partials ? PyObject_Vectorcall(partials, call, n + 1, NULL) : NULL;
-        Py_XDECREF(partials);
-        PyObject *seq = locals ? PySequence_Fast(locals, "partials must return a sequence") : NULL;
-        if (seq == NULL || PySequence_Fast_GET_SIZE(seq) != n) {
-            status = 0;
-        }
-        double upstream = grad[k];
+        PyObject *node = g->entries[k].node, *operands = SLOT(node, OPERANDS);
+        PyObject *seq = local_derivatives(node, 0);
+        status = seq != NULL;
+        double upstream = grad[k], local;
         const Py_ssize_t *kid = g->kids + g->entries[k].kids;     /* the Value operands' positions */
-        for (Py_ssize_t i = 0; i < n && status == 1; i++) {
-            PyObject *child = PyTuple_GET_ITEM(operands, i);
-            if (!IS_NODE(child)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands) && status == 1; i++) {
+            if (!IS_NODE(PyTuple_GET_ITEM(operands, i))) {
                 continue;                              /* constants get no gradient */
             }
-            PyObject *local = PySequence_Fast_GET_ITEM(seq, i);
-            if (!PyFloat_Check(local) && !PyLong_Check(local)) {
-                status = 0;
-                break;
-            }
-            double share = PyFloat_AsDouble(local) * upstream;
-            if (share == -1.0 && PyErr_Occurred()) {
-                status = 0;
-                break;
-            }
             Py_ssize_t j = *kid++;
-            double total = reached[j] ? grad[j] + share : share;
+            if (!number_of(PySequence_Fast_GET_ITEM(seq, i), &local)) {
+                status = 0;
+                break;
+            }
+            double total = reached[j] ? grad[j] + local * upstream : local * upstream;
             if (!isfinite(total)) {
                 status = 0;
                 break;
@@ -601,10 +623,6 @@ graph_sweep(Graph *g, PyObject *root, double *grad, char *reached, Py_ssize_t *f
             grad[j] = total;
         }
         Py_XDECREF(seq);
-        Py_XDECREF(locals);
-    }
-    if (call != stack_call) {
-        PyMem_Free(call);
     }
     return status;
 }
@@ -731,13 +749,487 @@ backward(PyObject *module, PyObject *root)
     Py_RETURN_NONE;
 }
 
+/* The number 1 as a local derivative (a float or an int), which passes the gradient on as it is. */
+static int
+is_one(PyObject *local)
+{
+    if (PyFloat_CheckExact(local)) {
+        return PyFloat_AS_DOUBLE(local) == 1.0;
+    }
+    if (PyLong_CheckExact(local)) {
+        int overflow;
+        return PyLong_AsLongAndOverflow(local, &overflow) == 1 && !overflow;
+    }
+    return 0;
+}
+
+/* x * y and x + y as Value's operators compute them, apply(MUL or ADD, x, y), called directly when the
+ * operands are of the bound class (or a float times one): the same call without a Python method frame. */
+static PyObject *
+times(PyObject *x, PyObject *y)
+{
+    if (Py_IS_TYPE(y, node_type) && (Py_IS_TYPE(x, node_type) || PyFloat_CheckExact(x))) {
+        PyObject *args[3] = {mul_op, x, y};
+        return apply(NULL, args, 3);
+    }
+    return PyNumber_Multiply(x, y);
+}
+
+static PyObject *
+plus(PyObject *x, PyObject *y)
+{
+    if (Py_IS_TYPE(x, node_type) && Py_IS_TYPE(y, node_type)) {
+        PyObject *args[3] = {add_op, x, y};
+        return apply(NULL, args, 3);
+    }
+    return PyNumber_Add(x, y);
+}
+
+/* engine.Sweep(root, create_graph=True)'s loop over g: grad[k] = d root / d entries[k].node as a Value (a
+ * new reference, NULL where not reached), built by the same arithmetic in the same order.  `first` as in
+ * graph_sweep.  1 = done, 0 = an exception (the caller hands the sweep to Python), -1 = out of memory. */
+static int
+graph_sweep_values(Graph *g, PyObject *root, PyObject *seed, PyObject **grad, Py_ssize_t *first)
+{
+    Py_ssize_t n_first = 0, top = graph_find(g, root);
+    grad[top] = Py_NewRef(seed);
+    first[n_first++] = top;
+    int status = 1;
+    for (Py_ssize_t s = g->computed - 1; s >= 0 && status == 1; s--) {     /* parents before children */
+        Py_ssize_t k = g->order[s];
+        PyObject *node = g->entries[k].node, *operands = SLOT(node, OPERANDS);
+        PyObject *seq = local_derivatives(node, 1), *upstream = grad[k];   /* complete: every parent came first */
+        status = seq != NULL && upstream != NULL;
+        const Py_ssize_t *kid = g->kids + g->entries[k].kids;     /* the Value operands' positions */
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands) && status == 1; i++) {
+            if (!IS_NODE(PyTuple_GET_ITEM(operands, i))) {
+                continue;                              /* constants get no gradient */
+            }
+            Py_ssize_t j = *kid++;
+            PyObject *local = PySequence_Fast_GET_ITEM(seq, i);
+            PyObject *share = is_one(local) ? Py_NewRef(upstream) : times(local, upstream);
+            PyObject *total = share == NULL || grad[j] == NULL ? share : plus(grad[j], share);
+            if (total != share) {
+                Py_XDECREF(share);
+            }
+            if (total == NULL || (PyFloat_CheckExact(total) && !isfinite(PyFloat_AS_DOUBLE(total)))) {
+                Py_XDECREF(total);
+                status = 0;
+                break;
+            }
+            if (grad[j] == NULL) {
+                first[n_first++] = j;
+            }
+            Py_XSETREF(grad[j], total);
+        }
+        Py_XDECREF(seq);
+    }
+    return status;
+}
+
+PyDoc_STRVAR(graph_sweep_doc,
+"graph_sweep(root)\n--\n\n"
+"engine.Sweep(root, create_graph=True).run() in C: the map node -> d root/d node\n"
+"as Values, built by the same operations in the same order.  Whenever a step\n"
+"raises or leaves the floats, the whole sweep is run again by the Python\n"
+"original, which raises or returns exactly what the reference does.");
+
+static PyObject *
+create_graph_sweep(PyObject *module, PyObject *root)
+{
+    if (node_type == NULL || !IS_NODE(root)) {
+        return PyObject_CallOneArg(py_graph_sweep, root);
+    }
+    Graph g = {0};
+    PyObject **grad = NULL, *grads = NULL, *seed = NULL;
+    Py_ssize_t *first = NULL, n_reached = 0;
+    int status = -1;
+    if (graph_collect(&g, &root, 1, 1) == 0) {
+        grad = PyMem_Calloc(g.n, sizeof(PyObject *));
+        first = PyMem_Malloc(g.n * sizeof(Py_ssize_t));
+        if (grad == NULL || first == NULL) {
+            PyErr_NoMemory();
+        } else if ((seed = PyObject_CallOneArg((PyObject *)node_type, one)) != NULL) {    /* Value(1.0) */
+            status = graph_sweep_values(&g, root, seed, grad, first);
+        }
+    }
+    for (Py_ssize_t k = 0; grad != NULL && k < g.n; k++) {
+        n_reached += grad[k] != NULL;
+    }
+    if (status == 1 && (grads = PyDict_New()) != NULL) {
+        for (Py_ssize_t i = 0; i < n_reached; i++) {      /* in the order first reached, as the Python dict */
+            if (PyDict_SetItem(grads, g.entries[first[i]].node, grad[first[i]]) < 0) {
+                Py_CLEAR(grads);
+                break;
+            }
+        }
+    }
+    for (Py_ssize_t k = 0; grad != NULL && k < g.n; k++) {
+        Py_XDECREF(grad[k]);
+    }
+    PyMem_Free(grad);
+    PyMem_Free(first);
+    Py_XDECREF(seed);
+    graph_free(&g);
+    if (status == 0) {
+        PyErr_Clear();
+        return PyObject_CallOneArg(py_graph_sweep, root);
+    }
+    return grads;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The C twin of forward mode's float tangent sweep                          */
+/* ------------------------------------------------------------------------- */
+
+/* forward.Linearization.tangents with float seeds, in creation order: tangent[k] = d entries[k].node /
+ * d(direction) for the positions reached (seeded, or fed by a reached operand).  Every computed node's
+ * partials are called, reached or not, as the Python Linearization evaluates them all.
+ * 1 = done, 0 = not the common path (the caller hands the sweep to Python), -1 = a real error. */
+static int
+graph_tangents(Graph *g, double *tangent, char *reached)
+{
+    int status = 1;
+    for (Py_ssize_t s = 0; s < g->computed && status == 1; s++) {      /* operands before results */
+        Py_ssize_t k = g->order[s];
+        PyObject *node = g->entries[k].node, *operands = SLOT(node, OPERANDS);
+        PyObject *seq = local_derivatives(node, 0);
+        status = seq != NULL;
+        double t = tangent[k], local;              /* the seed, when the node is itself seeded */
+        char has = reached[k];
+        const Py_ssize_t *kid = g->kids + g->entries[k].kids;     /* the Value operands' positions */
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands) && status == 1; i++) {
+            if (!IS_NODE(PyTuple_GET_ITEM(operands, i))) {
+                continue;                              /* a constant: no tangent */
+            }
+            Py_ssize_t j = *kid++;
+            if (!number_of(PySequence_Fast_GET_ITEM(seq, i), &local)) {
+                status = 0;
+                break;
+            }
+            if (!reached[j]) {
+                continue;                              /* an operand the seeds do not reach */
+            }
+            t = has ? t + local * tangent[j] : local * tangent[j];
+            has = 1;
+            if (!isfinite(t)) {
+                status = 0;
+                break;
+            }
+        }
+        tangent[k] = t;
+        reached[k] = has;
+        Py_XDECREF(seq);
+    }
+    return status;
+}
+
+/* Collect the graph below `outputs`, seed it and sweep: 1 with the arrays filled, 0 to hand over to Python
+ * (a seed that is not a float, anything graph_tangents hands over), -1 on a real error. */
+static int
+run_tangents(PyObject *outputs, PyObject *seeds, Graph *g, double **tangent, char **reached)
+{
+    if (graph_collect(g, &PyList_GET_ITEM(outputs, 0), PyList_GET_SIZE(outputs), 1) < 0) {
+        return -1;
+    }
+    *tangent = PyMem_Malloc((g->n ? g->n : 1) * sizeof(double));
+    *reached = PyMem_Calloc(g->n ? g->n : 1, 1);
+    if (*tangent == NULL || *reached == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(seeds, &pos, &key, &value)) {
+        if (!PyFloat_CheckExact(value) || !isfinite(PyFloat_AS_DOUBLE(value))) {
+            return 0;
+        }
+        Py_ssize_t j = graph_find(g, key);
+        if (j >= 0) {
+            (*tangent)[j] = PyFloat_AS_DOUBLE(value);
+            (*reached)[j] = 1;
+        }
+    }
+    int status = graph_tangents(g, *tangent, *reached);
+    if (status == 0) {
+        PyErr_Clear();
+    }
+    return status;
+}
+
+PyDoc_STRVAR(float_push_doc,
+"float_push(outputs, seeds, fallback)\n--\n\n"
+"forward.Linearization(outputs).push's float sweep in C: a list with the\n"
+"tangent of each output (0.0 where the seeds do not reach), for a list of\n"
+"nodes and a dict {node: float}.  Whenever a step leaves the common path (an\n"
+"error in a partials, a local derivative that is not a plain number, a\n"
+"tangent that is not finite), it returns fallback(seeds) instead, the\n"
+"Python original, which raises or returns exactly what the reference does.");
+
+static PyObject *
+float_push(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        return PyErr_Format(PyExc_TypeError, "float_push() takes 3 arguments (outputs, seeds, fallback), "
+                            "got %zd", nargs);
+    }
+    PyObject *outputs = args[0], *seeds = args[1], *fallback = args[2];
+    int common = node_type != NULL && PyList_CheckExact(outputs) && PyList_GET_SIZE(outputs) > 0
+                 && PyDict_CheckExact(seeds);
+    for (Py_ssize_t r = 0; common && r < PyList_GET_SIZE(outputs); r++) {
+        common = IS_NODE(PyList_GET_ITEM(outputs, r));
+    }
+    if (!common) {
+        return PyObject_CallOneArg(fallback, seeds);
+    }
+    Graph g = {0};
+    double *tangent = NULL;
+    char *reached = NULL;
+    PyObject *result = NULL;
+    int status = run_tangents(outputs, seeds, &g, &tangent, &reached);
+    if (status == 1 && (result = PyList_New(PyList_GET_SIZE(outputs))) != NULL) {
+        for (Py_ssize_t r = 0; r < PyList_GET_SIZE(outputs); r++) {
+            Py_ssize_t j = graph_find(&g, PyList_GET_ITEM(outputs, r));
+            PyObject *t = reached[j] ? PyFloat_FromDouble(tangent[j]) : Py_NewRef(zero);
+            if (t == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, r, t);
+        }
+    }
+    PyMem_Free(tangent);
+    PyMem_Free(reached);
+    graph_free(&g);
+    return status == 0 ? PyObject_CallOneArg(fallback, seeds) : result;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The C twin of hvp's float numbers: forward over reverse, no gradient graph */
+/* ------------------------------------------------------------------------- */
+
+/* forward.hvp's reference builds the gradient as a graph (grad(..., create_graph=True)) and pushes the
+ * direction's tangents through it.  Each node of that graph holds a float made by one multiply or add,
+ * and its tangent is made by the same few multiplies and adds, so the numbers can be had without making
+ * the nodes: the forward graph's tangents first, then one reverse sweep that carries, for each node, its
+ * adjoint and the adjoint's tangent, doing exactly the float operations the reference's nodes do:
+ *
+ *     share = local · g        (g itself when local is the number 1)
+ *     share˙ = g · local˙ + local · g˙        (a term only where local˙, g˙ exist: the reached operands)
+ *     ā_k += share,  ā_k˙ += share˙
+ *
+ * local˙ is the tangent of what partials returned on the Values: none for a number, the forward node's
+ * for an operand, and for a node partials made (1 − out·out for tanh) its own tangent sweep. */
+typedef struct {
+    Graph g;
+    PyObject *seeds;
+    double *tangent, *adjoint, *adjoint_tangent;
+    char *reached, *adjoint_reached, *adjoint_tangent_reached;
+    Py_ssize_t budget;       /* how many nodes made by partials may still be swept before handing over */
+} SecondOrder;
+
+/* The tangent the reference's sweep gives `v`, which partials returned: 1 = found (*has = 0: none),
+ * 0 = hand over to Python. */
+static int
+node_tangent(SecondOrder *so, PyObject *v, double *t, char *has)
+{
+    Py_ssize_t j = graph_find(&so->g, v);
+    if (j >= 0) {
+        *t = so->tangent[j];
+        *has = so->reached[j];
+        return 1;
+    }
+    if (!Py_IS_TYPE(v, node_type) || --so->budget < 0) {
+        return 0;
+    }
+    if (SLOT(v, OP) == Py_None) {                      /* a leaf partials made, or an input f did not use */
+        PyObject *seed = PyDict_GetItemWithError(so->seeds, v);
+        *has = seed != NULL;
+        *t = seed != NULL ? PyFloat_AS_DOUBLE(seed) : 0.0;
+        return !PyErr_Occurred();
+    }
+    PyObject *operands = SLOT(v, OPERANDS), *seq = local_derivatives(v, 0);
+    int ok = seq != NULL;
+    double sum = 0.0, local, ta;
+    char any = 0, ha;
+    for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(operands); i++) {
+        PyObject *a = PyTuple_GET_ITEM(operands, i);
+        if (!IS_NODE(a)) {
+            continue;
+        }
+        ok = number_of(PySequence_Fast_GET_ITEM(seq, i), &local) && node_tangent(so, a, &ta, &ha);
+        if (ok && ha) {
+            sum = any ? sum + local * ta : local * ta;
+            any = 1;
+            ok = isfinite(sum);
+        }
+    }
+    Py_XDECREF(seq);
+    *t = sum;
+    *has = any;
+    return ok;
+}
+
+/* The reverse sweep carrying each adjoint and its tangent.  1 = done, 0 = hand over to Python. */
+static int
+second_order_sweep(SecondOrder *so, PyObject *root)
+{
+    Graph *g = &so->g;
+    Py_ssize_t top = graph_find(g, root);
+    so->adjoint[top] = 1.0;                            /* the reference's Value(1.0), a leaf: no tangent */
+    so->adjoint_reached[top] = 1;
+    for (Py_ssize_t s = g->computed - 1; s >= 0; s--) {      /* parents before children */
+        Py_ssize_t k = g->order[s];
+        PyObject *node = g->entries[k].node, *operands = SLOT(node, OPERANDS);
+        PyObject *seq = local_derivatives(node, 1);
+        int ok = seq != NULL && so->adjoint_reached[k];
+        double up = so->adjoint[k], up_t = so->adjoint_tangent[k];
+        char up_has = so->adjoint_tangent_reached[k];
+        const Py_ssize_t *kid = g->kids + g->entries[k].kids;
+        for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(operands); i++) {
+            if (!IS_NODE(PyTuple_GET_ITEM(operands, i))) {
+                continue;
+            }
+            Py_ssize_t j = *kid++;
+            PyObject *local = PySequence_Fast_GET_ITEM(seq, i);
+            double share, share_t = 0.0, d, dt;
+            char share_has = 0, d_has = 0;
+            if (is_one(local)) {                       /* g passed on as it is */
+                share = up;
+                share_t = up_t;
+                share_has = up_has;
+            } else if (PyFloat_CheckExact(local)) {    /* a number times g: only g has a tangent */
+                d = PyFloat_AS_DOUBLE(local);
+                share = d * up;
+                if (up_has) {
+                    share_t = d * up_t;
+                    share_has = 1;
+                }
+            } else if (Py_IS_TYPE(local, node_type) && PyFloat_CheckExact(SLOT(local, DATA))
+                       && node_tangent(so, local, &dt, &d_has)) {       /* a Value times g: mul's partials (g, local) */
+                d = PyFloat_AS_DOUBLE(SLOT(local, DATA));
+                share = d * up;
+                if (d_has) {
+                    share_t = up * dt;
+                    share_has = 1;
+                }
+                if (up_has) {
+                    share_t = share_has ? share_t + d * up_t : d * up_t;
+                    share_has = 1;
+                }
+            } else {
+                ok = 0;
+                break;
+            }
+            int before = so->adjoint_reached[j];
+            double total = before ? so->adjoint[j] + share : share;
+            if (before && so->adjoint_tangent_reached[j]) {     /* add's partials (1, 1): ā˙ + share˙ */
+                so->adjoint_tangent[j] = share_has ? so->adjoint_tangent[j] + share_t : so->adjoint_tangent[j];
+            } else {
+                so->adjoint_tangent[j] = share_t;
+                so->adjoint_tangent_reached[j] = share_has;
+            }
+            so->adjoint[j] = total;
+            so->adjoint_reached[j] = 1;
+            ok = isfinite(total) && isfinite(so->adjoint_tangent[j]);
+        }
+        Py_XDECREF(seq);
+        if (!ok) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(float_hvp_doc,
+"float_hvp(output, inputs, seeds, fallback)\n--\n\n"
+"The floats forward.hvp's reference gives, Linearization(grad(output, inputs,\n"
+"create_graph=True)).push_in_python(seeds), computed without making the\n"
+"gradient graph: H·u as a list with one float per input, for a dict seeds\n"
+"{input: float}.  Anything unusual (an error, a subclass node, a number that\n"
+"is not a float, a non-finite result) returns fallback(output, inputs, seeds).");
+
+static PyObject *
+float_hvp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        return PyErr_Format(PyExc_TypeError, "float_hvp() takes 4 arguments (output, inputs, seeds, fallback), "
+                            "got %zd", nargs);
+    }
+    PyObject *root = args[0], *inputs = args[1];
+    SecondOrder so = {.seeds = args[2]};
+    int status = node_type != NULL && Py_IS_TYPE(root, node_type) && PyList_CheckExact(inputs)
+                 && PyDict_CheckExact(so.seeds);
+    if (status && graph_collect(&so.g, &root, 1, 1) < 0) {
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; status && k < so.g.n; k++) {
+        status = Py_IS_TYPE(so.g.entries[k].node, node_type);      /* a subclass may define its own * and + */
+    }
+    Py_ssize_t n = so.g.n ? so.g.n : 1;
+    so.budget = 64 + 16 * n;
+    if (status) {
+        so.tangent = PyMem_Calloc(n, sizeof(double));
+        so.adjoint = PyMem_Calloc(n, sizeof(double));
+        so.adjoint_tangent = PyMem_Calloc(n, sizeof(double));
+        so.reached = PyMem_Calloc(n, 1);
+        so.adjoint_reached = PyMem_Calloc(n, 1);
+        so.adjoint_tangent_reached = PyMem_Calloc(n, 1);
+        if (!so.tangent || !so.adjoint || !so.adjoint_tangent || !so.reached || !so.adjoint_reached
+            || !so.adjoint_tangent_reached) {
+            PyErr_NoMemory();
+            status = -1;
+        }
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value, *result = NULL;
+    while (status == 1 && PyDict_Next(so.seeds, &pos, &key, &value)) {
+        status = PyFloat_CheckExact(value) && isfinite(PyFloat_AS_DOUBLE(value));
+        Py_ssize_t j = graph_find(&so.g, key);
+        if (status && j >= 0) {
+            so.tangent[j] = PyFloat_AS_DOUBLE(value);
+            so.reached[j] = 1;
+        }
+    }
+    if (status == 1) {
+        status = graph_tangents(&so.g, so.tangent, so.reached) == 1 && second_order_sweep(&so, root);
+    }
+    if (status == 1 && (result = PyList_New(PyList_GET_SIZE(inputs))) != NULL) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(inputs); i++) {
+            Py_ssize_t j = graph_find(&so.g, PyList_GET_ITEM(inputs, i));
+            int has = j >= 0 && so.adjoint_reached[j] && so.adjoint_tangent_reached[j];
+            PyObject *t = has ? PyFloat_FromDouble(so.adjoint_tangent[j]) : Py_NewRef(zero);
+            if (t == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, i, t);
+        }
+    }
+    PyMem_Free(so.tangent);
+    PyMem_Free(so.adjoint);
+    PyMem_Free(so.adjoint_tangent);
+    PyMem_Free(so.reached);
+    PyMem_Free(so.adjoint_reached);
+    PyMem_Free(so.adjoint_tangent_reached);
+    graph_free(&so.g);
+    if (status == 0) {
+        PyErr_Clear();
+        return PyObject_Vectorcall(args[3], args, 3, NULL);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL, bind_doc},
     {"make_node", (PyCFunction)(void (*)(void))make_node, METH_FASTCALL, make_node_doc},
     {"apply", (PyCFunction)(void (*)(void))apply, METH_FASTCALL, apply_doc},
     {"float_sweep", float_sweep, METH_O, float_sweep_doc},
+    {"graph_sweep", create_graph_sweep, METH_O, graph_sweep_doc},
     {"backward", backward, METH_O, backward_doc},
     {"topo_order", (PyCFunction)(void (*)(void))topo_order, METH_FASTCALL, topo_order_doc},
+    {"float_push", (PyCFunction)(void (*)(void))float_push, METH_FASTCALL, float_push_doc},
+    {"float_hvp", (PyCFunction)(void (*)(void))float_hvp, METH_FASTCALL, float_hvp_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -75,7 +75,9 @@ class Value:
     def __new__(cls, data: float, label: str = "") -> Value:
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
-        node = _make_node(cls, _finite_float(data, "Value()"), None, ())
+        if type(data) is not float or not math.isfinite(data):    # the common case needs no conversion
+            data = _finite_float(data, "Value()")
+        node = _make_node(cls, data, None, ())
         node.label = label
         return node
 
@@ -405,9 +407,14 @@ class Sweep:
 
 
 def _add_share(before: Any, local: Any, g: Any, node: Value, child: Value) -> Any:
-    """before + local · g: one path's share added to ∂root/∂child, which must stay a finite number."""
+    """before + local · g: one path's share added to ∂root/∂child, which must stay a finite number.
+
+    A local derivative that is the number 1 (each operand of + and of an n-ary sum) passes g on as it
+    is: 1 · g is g, and with create_graph that is one graph node fewer per operand.
+    """
     try:
-        total = local * g if before is None else before + local * g      # Values refuse to overflow...
+        share = g if type(local) in (float, int) and local == 1 else local * g
+        total = share if before is None else before + share              # Values refuse to overflow...
     except OverflowError as e:
         raise _backward_error(node, e) from None
     if type(total) is float and not math.isfinite(total):               # ...floats overflow to inf
@@ -420,6 +427,11 @@ def _add_share(before: Any, local: Any, g: Any, node: Value, child: Value) -> An
 def _float_sweep_in_python(root: Value) -> dict[Value, float]:
     """∂root/∂node as floats for every node `root` depends on."""
     return Sweep(root).run()
+
+
+def _graph_sweep_in_python(root: Value) -> dict[Value, Value]:
+    """∂root/∂node as Values (graphs of their own) for every node `root` depends on."""
+    return Sweep(root, create_graph=True).run()
 
 
 def _backward_in_python(root: Value) -> None:
@@ -448,7 +460,7 @@ def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = Fa
         if not isinstance(x, Value):
             raise TypeError(f"grad() inputs must be Values, got {type(x).__name__}: {x!r}")
     if create_graph:
-        grads = Sweep(output, create_graph=True).run()
+        grads = _graph_sweep(output)
         return [grads.get(x) or Value(0.0) for x in inputs]
     floats = _float_sweep(output)
     return [Value(floats.get(x, 0.0)) for x in inputs]
@@ -543,7 +555,7 @@ def _compiled() -> Any:
     except ImportError:
         return None
     _node.bind(Value, Op, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
-               _backward_in_python)
+               _backward_in_python, _graph_sweep_in_python, MUL, ADD)
     return _node
 
 
@@ -558,8 +570,10 @@ if _C is not None:
     topo_order = _C.topo_order                                    # noqa: F811
     _make_node = _C.make_node
     _float_sweep = _C.float_sweep
+    _graph_sweep = _C.graph_sweep
     _backward = _C.backward
 else:
     _make_node = _make_node_in_python
     _float_sweep = _float_sweep_in_python
+    _graph_sweep = _graph_sweep_in_python
     _backward = _backward_in_python

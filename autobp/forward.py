@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
-from autobp.engine import Value, grad, is_grad_enabled, local_derivatives, topo_order
+from autobp.engine import _C, Value, grad, is_grad_enabled, local_derivatives, topo_order
 
 __all__ = ["jvp", "vjp", "hvp", "hessian", "jacobian", "forward_sweep", "Linearization", "seeds_for"]
 
@@ -36,26 +37,33 @@ class Linearization:
     """A built graph with every node's local derivatives evaluated: what each tangent sweep multiplies by.
 
     The local derivatives do not depend on the direction, so several forward
-    sweeps (the n columns of a Jacobian or a Hessian) evaluate them once.  They
-    are evaluated output first, the order in which the backward sweep meets
-    the nodes, so a failing partial raises the error the backward sweep raises.
+    sweeps (the n columns of a Jacobian or a Hessian) evaluate them once, when
+    the first sweep needs them.  They are evaluated output first, the order in
+    which the backward sweep meets the nodes, so a failing partial raises the
+    error the backward sweep raises.  With the C helper, `push` runs on floats
+    in autobp/_node.c, which evaluates them as it goes and hands anything
+    unusual back to `push_in_python`.
     """
 
     def __init__(self, outputs: Sequence[Value], create_graph: bool = False) -> None:
         self.outputs = list(outputs)
         self.create_graph = create_graph
+
+    @cached_property
+    def steps(self) -> list[tuple[Value, tuple, tuple]]:
+        """(node, operands, local derivatives) for every computed node, in creation order."""
         steps = []
         for node in reversed(topo_order(*self.outputs)):
             operands = node.operands
             if not operands:                  # a leaf
                 continue
-            locals_ = local_derivatives(node, create_graph)
+            locals_ = local_derivatives(node, self.create_graph)
             if len(locals_) != len(operands):
                 raise TypeError(f"op '{node.op}': partials returned {len(locals_)} derivative(s) "
                                 f"for {len(operands)} input(s)")
             steps.append((node, operands, locals_))
         steps.reverse()                       # creation order: operands before results
-        self.steps = steps
+        return steps
 
     def tangents(self, seeds: Mapping[Value, Number]) -> dict[Value, Number]:
         """ṅ for every node that depends on a seeded node: ṅ = seed(n) + Σ_k ∂n/∂a_k · ȧ_k.
@@ -88,13 +96,21 @@ class Linearization:
 
     def push(self, seeds: Mapping[Value, Number]) -> list[Value]:
         """One forward sweep: the tangent of each output (Values; a graph when create_graph)."""
+        if self.create_graph or _C is None:
+            out = self.push_in_python(seeds)
+        else:                                 # the C twin of push_in_python (autobp/_node.c), same floats
+            out = _C.float_push(self.outputs, dict(seeds), self.push_in_python)
+        return [t if isinstance(t, Value) else Value(t) for t in out]
+
+    def push_in_python(self, seeds: Mapping[Value, Number]) -> list[Number]:
+        """The tangent of each output (0.0 where the seeds do not reach), which must be finite floats."""
         tangents = self.tangents(seeds)
         out = [tangents.get(y, 0.0) for y in self.outputs]
         if not self.create_graph:
             for y, t in zip(self.outputs, out):
                 if not isinstance(t, Value) and not math.isfinite(t):
                     raise _nonfinite_tangent(self.steps, tangents, y)
-        return [t if isinstance(t, Value) else Value(t) for t in out]
+        return out
 
     def matrix(self, inputs: Sequence[Value]) -> list[list[Value]]:
         """M[k][j] = ∂output_k/∂inputs[j]: one forward sweep per input, a column each."""
@@ -153,8 +169,6 @@ def _leaves(inputs: Iterable[Number], where: str) -> list[Value]:
 
 def _tangent(u: object, create_graph: bool, where: str) -> Number:
     """A direction component: a finite number (float), or a Value (kept as a node with create_graph)."""
-    if type(u) is float and u - u == 0.0:     # finite (nan − nan and inf − inf are nan); the common case first
-        return u
     if isinstance(u, Value):
         return u if create_graph else u.data
     if isinstance(u, numbers.Real) and math.isfinite(u):
@@ -168,7 +182,7 @@ def _direction(v: object, n: int, create_graph: bool, where: str) -> list[Number
     components = _as_list(v, "the direction", where)
     if len(components) != n:
         raise ValueError(f"{where}: the direction has {len(components)} components for {n} inputs")
-    return [_tangent(u, create_graph, where) for u in components]
+    return [u if type(u) is float and math.isfinite(u) else _tangent(u, create_graph, where) for u in components]
 
 
 def _outputs(out: object, where: str) -> list[Value]:
@@ -189,9 +203,11 @@ def _scalar(out: object, where: str) -> Value:
 def seeds_for(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Value, Number]:
     """{input: tangent} for Linearization.push; an input given twice gets the sum, as `grad` counts it
     once per position."""
-    seeds: dict[Value, Number] = {}
-    for x, u in zip(leaves, direction):
-        seeds[x] = seeds[x] + u if x in seeds else u
+    seeds: dict[Value, Number] = dict(zip(leaves, direction))
+    if len(seeds) < len(leaves):              # an input given twice: add up its components
+        seeds = {}
+        for x, u in zip(leaves, direction):
+            seeds[x] = seeds[x] + u if x in seeds else u
     return seeds
 
 
@@ -273,9 +289,19 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
     [4.0, 6.0]
     """
     leaves = _leaves(inputs, "hvp")
-    direction = _direction(v, len(leaves), create_graph, "hvp")
-    gradient = grad(_scalar(f(*leaves), "hvp"), leaves, create_graph=True)
-    return Linearization(gradient, create_graph).push(seeds_for(leaves, direction))
+    seeds = seeds_for(leaves, _direction(v, len(leaves), create_graph, "hvp"))
+    out = _scalar(f(*leaves), "hvp")
+    if create_graph:
+        return Linearization(grad(out, leaves, create_graph=True), create_graph=True).push(seeds)
+    if _C is None:
+        return [Value(t) for t in _hvp_in_python(out, leaves, seeds)]
+    # the C twin (autobp/_node.c) computes the floats the reference's nodes would hold, without making them
+    return [Value(t) for t in _C.float_hvp(out, leaves, seeds, _hvp_in_python)]
+
+
+def _hvp_in_python(out: Value, leaves: list[Value], seeds: dict[Value, Number]) -> list[Number]:
+    """H·u as floats: the gradient as a graph, then one tangent sweep through it along u."""
+    return Linearization(grad(out, leaves, create_graph=True)).push_in_python(seeds)
 
 
 def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: bool = False) -> list[list[Value]]:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autobp import Value, engine, ops
+from autobp import Value, engine, forward, ops
 from autobp.engine import define_op, no_grad
 from strategies import AUTOBP, programs, run
 
@@ -82,16 +82,19 @@ def test_compiled_nodes_bind_and_make_node_refuse_bad_arguments():
 
     with pytest.raises(TypeError, match=r"Loose\.data must be one of its own __slots__"):
         _node.bind(Loose, ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
-                   engine._topo_order_in_python, engine._backward_in_python)
+                   engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
+                   ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="needs a class"):
         _node.bind(Value(1.0), ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
-                   engine._topo_order_in_python, engine._backward_in_python)
+                   engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
+                   ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="ContextVar"):
         _node.bind(Value, ops.Op, object(), engine._apply_in_python, engine._float_sweep_in_python,
-                   engine._topo_order_in_python, engine._backward_in_python)
+                   engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
+                   ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="takes 4 arguments"):
         _node.make_node(Value, 1.0)
-    with pytest.raises(TypeError, match="takes 7 arguments"):
+    with pytest.raises(TypeError, match="takes 10 arguments"):
         _node.bind(Value)
     with pytest.raises(TypeError, match="subclass"):
         _node.make_node(int, 1.0, None, ())
@@ -219,3 +222,111 @@ def test_compiled_backward_on_a_subclass_with_an_int_grad_goes_through_its_attri
     Counted.adds = 0
     engine._C.backward(y)
     assert (a.grad, Counted.adds) == (6.0, 2)        # a and y, each through the property
+
+
+# -- the twins of the create_graph sweep and of forward mode -------------------------------------
+
+class _Fallback:
+    """The Python original, counting how often the twin handed a call back to it."""
+
+    def __init__(self, original):
+        self.original, self.calls = original, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.original(*args)
+
+
+def _same_graph_sweep(c: dict, py: dict) -> None:
+    """The same nodes in the same order, each mapped to a Value of the same float made by the same op."""
+    assert list(c) == list(py)
+    assert _same_numbers([v.data for v in c.values()], [v.data for v in py.values()])
+    assert [v.op for v in c.values()] == [v.op for v in py.values()]
+
+
+@settings(max_examples=150)
+@given(programs(), st.lists(st.one_of(st.none(), st.floats(-2.0, 2.0)), min_size=4, max_size=4))
+def test_compiled_graph_sweep_and_forward_mode_equal_the_python_reference_on_random_graphs(program, u):
+    """grad(create_graph=True)'s sweep, the float tangent sweep and hvp's floats: bit for bit, or the same error.
+
+    A direction component None leaves that input unseeded: nodes with no tangent take other branches.
+    """
+    xs, nodes = _build(program, program.inputs)
+    out = nodes[-1]
+    c_grads, py_grads = _outcome(lambda: engine._C.graph_sweep(out)), _outcome(lambda: engine._graph_sweep_in_python(out))
+    assert c_grads[0] == py_grads[0]
+    if c_grads[0] == "ok":
+        _same_graph_sweep(c_grads[1], py_grads[1])
+    else:
+        assert c_grads == py_grads
+    seeds = {x: ui for x, ui in zip(xs, u) if ui is not None}
+    linear = forward.Linearization([out, *nodes[len(xs):-1:3]])
+    c_push = _outcome(lambda: engine._C.float_push(linear.outputs, dict(seeds), linear.push_in_python))
+    assert _comparable(c_push) == _comparable(_outcome(lambda: linear.push_in_python(seeds)))
+    c_hvp = _outcome(lambda: engine._C.float_hvp(out, xs, seeds, forward._hvp_in_python))
+    assert _comparable(c_hvp) == _comparable(_outcome(lambda: forward._hvp_in_python(out, xs, seeds)))
+
+
+def _comparable(outcome):
+    """An outcome whose floats compare bit for bit (the sign of a zero included)."""
+    return ("ok", [math.copysign(1.0, x) * abs(x) for x in outcome[1]]) if outcome[0] == "ok" else outcome
+
+
+def _every_op(x: Value, y: Value, z: Value) -> Value:
+    """One graph through every built-in op, with a Value exponent, a shared node and an n-ary sum."""
+    s = x * y
+    terms = [s.tanh(), s.sigmoid(), (y / x).exp(), (z * z + 1.0).log(), (x - y).softplus(), z.sqrt(), abs(y),
+             x.relu(), -z, x ** 3, (z * z + 1.0) ** y, 2.0 ** x]
+    return engine.apply(ops.SUM, *terms) * s
+
+
+def test_compiled_forward_mode_takes_the_common_path_through_every_built_in_op():
+    """No hand-back on ordinary graphs (else the tests above would compare Python with itself)."""
+    xs = [Value(0.5, "x"), Value(-1.5, "y"), Value(2.0, "z")]
+    out = _every_op(*xs)
+    for u in ([0.3, -1.1, 0.7], [0.3, None, None], [None, -1.1, 0.7]):    # None: that input is not seeded
+        seeds = {x: ui for x, ui in zip(xs, u) if ui is not None}
+        push, hvp = _Fallback(forward.Linearization([out]).push_in_python), _Fallback(forward._hvp_in_python)
+        assert engine._C.float_push([out], dict(seeds), push) == forward.Linearization([out]).push_in_python(seeds)
+        assert engine._C.float_hvp(out, xs, seeds, hvp) == forward._hvp_in_python(out, xs, seeds)
+        assert push.calls == hvp.calls == 0
+    _same_graph_sweep(engine._C.graph_sweep(out), engine._graph_sweep_in_python(out))
+
+
+def test_compiled_forward_mode_hands_unusual_graphs_back_to_python():
+    """Errors, an int local derivative, a subclass node and a seed that is not a float go to the original."""
+    bad_partial = define_op("t_bad_hvp_partial", lambda x: 2.0 * x, lambda out, x: (2,), ["2"])
+    x, y = Value(1e-320, "x"), Value(3.0, "y")
+    for out, xs in [(x.log() * y, [x, y]), (bad_partial(y) * y, [y]), (micrograd_value(2.0) * y, [y])]:
+        seeds = forward.seeds_for(xs, [1.0] * len(xs))
+        fallback = _Fallback(forward._hvp_in_python)
+        outcome = _outcome(lambda: engine._C.float_hvp(out, xs, seeds, fallback))
+        assert fallback.calls == 1
+        assert _comparable(outcome) == _comparable(_outcome(lambda: forward._hvp_in_python(out, xs, seeds)))
+    fallback = _Fallback(forward.Linearization([y * y]).push_in_python)
+    assert engine._C.float_push([y * y], {y: 1}, fallback) == [6.0] and fallback.calls == 1
+
+
+def micrograd_value(data: float) -> Value:
+    from autobp.micrograd import Value as MicrogradValue
+    return MicrogradValue(data)
+
+
+def test_grad_with_create_graph_makes_no_node_for_a_local_derivative_of_one():
+    """∂(x + y)/∂x is the seed itself, not a node 1·seed: the sum's and add's shares pass g on as it is."""
+    x, y = Value(2.0), Value(3.0)
+    dx, dy = engine.grad(x + y + x * y, [x, y], create_graph=True)
+    assert (dx.data, dy.data) == (4.0, 3.0)
+    assert len(engine.topo_order(dx)) == 4 and dx.op == "+"     # 1 + y·1: the seed, y, y·seed and the add
+
+
+def test_compiled_hvp_reads_the_seed_of_a_leaf_that_only_a_partials_returns():
+    """A user op whose partials return an outer Value w: w is not in f's graph, yet the reference seeds it."""
+    w = Value(1.25, "w")
+    scale = define_op("t_scale_by_w", lambda x: 1.25 * x, lambda out, x: (w if isinstance(x, Value) else 1.25,), ["w"])
+    x = Value(0.75, "x")
+    out = scale(x) * x
+    seeds = {x: 0.3, w: 0.7}
+    fallback = _Fallback(forward._hvp_in_python)
+    assert engine._C.float_hvp(out, [x, w], seeds, fallback) == forward._hvp_in_python(out, [x, w], seeds)
+    assert fallback.calls == 0
