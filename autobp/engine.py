@@ -22,8 +22,9 @@ narrates it row by row.
 
 Speed.  When autobp was installed with a C compiler, `autobp/_node.c` makes
 the nodes (outside Python's cyclic garbage collector, which has nothing to
-find in a graph) and runs a C twin of `apply` and of the float sweep: the
-same steps in the same order, tested to give identical numbers.  That layer
+find in a graph) and runs C twins of `apply` and of the sweep (on floats,
+and building Values for create_graph=True): the same steps in the same
+order, tested to give identical numbers.  That layer
 is at the end of this file and a learner can skip it; with
 AUTOBP_PURE_PYTHON=1 the Python written here is exactly what runs.
 """
@@ -559,12 +560,12 @@ def _compiled() -> Any:
     return _node
 
 
-# With the C helper, `apply`, `topo_order`, node making, the float sweep and backward() are its twins;
+# With the C helper, `apply`, `topo_order`, node making, both sweeps and backward() are its twins;
 # each hands anything unusual back to the Python above, so results and errors are the same either way.
 _apply_in_python = apply
 _topo_order_in_python = topo_order
 _C = _compiled()
-COMPILED_NODES = _C is not None     # True: autobp/_node.c makes the nodes, applies ops and runs float sweeps
+COMPILED_NODES = _C is not None     # True: autobp/_node.c makes the nodes, applies ops and runs the sweeps
 if _C is not None:
     apply = _C.apply                                              # noqa: F811
     topo_order = _C.topo_order                                    # noqa: F811

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import numbers
 from functools import cached_property
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, overload
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, cast, overload
 
 from autobp.engine import _C, Value, grad, is_grad_enabled, local_derivatives, topo_order
 
@@ -299,9 +299,9 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
     return [Value(t) for t in _C.float_hvp(out, leaves, seeds, _hvp_in_python)]
 
 
-def _hvp_in_python(out: Value, leaves: list[Value], seeds: dict[Value, Number]) -> list[Number]:
+def _hvp_in_python(out: Value, leaves: list[Value], seeds: dict[Value, Number]) -> list[float]:
     """H·u as floats: the gradient as a graph, then one tangent sweep through it along u."""
-    return Linearization(grad(out, leaves, create_graph=True)).push_in_python(seeds)
+    return cast("list[float]", Linearization(grad(out, leaves, create_graph=True)).push_in_python(seeds))
 
 
 def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: bool = False) -> list[list[Value]]:

@@ -293,7 +293,7 @@ def test_tuples_and_numpy_arrays_are_accepted_as_inputs_and_directions():
 def test_hvp_is_one_gradient_and_one_sweep_and_hessian_n_sweeps(monkeypatch):
     import autobp.forward as forward
     calls = {"grad": 0, "push": 0}
-    real_grad, real_push = forward.grad, forward.Linearization.push
+    real_grad, real_push = forward.grad, forward.Linearization.push_in_python
 
     def counting_grad(*args, **kwargs):
         calls["grad"] += 1
@@ -303,7 +303,8 @@ def test_hvp_is_one_gradient_and_one_sweep_and_hessian_n_sweeps(monkeypatch):
         calls["push"] += 1
         return real_push(self, seeds)
     monkeypatch.setattr(forward, "grad", counting_grad)
-    monkeypatch.setattr(forward.Linearization, "push", counting_push)
+    monkeypatch.setattr(forward.Linearization, "push_in_python", counting_push)
+    monkeypatch.setattr(forward, "_C", None)        # the Python reference (the C twin makes no gradient graph)
 
     def f(*xs):
         return sum((x * x.tanh() for x in xs), Value(0.0))
@@ -312,3 +313,27 @@ def test_hvp_is_one_gradient_and_one_sweep_and_hessian_n_sweeps(monkeypatch):
     calls.update(grad=0, push=0)
     hessian(f, [0.1 * i for i in range(6)])
     assert calls == {"grad": 1, "push": 6}
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["as installed", "Python reference"])
+def test_hvp_calls_each_partials_twice_whatever_the_number_of_inputs(compiled, monkeypatch):
+    """The cost of hvp grows with the graph, not with n: each node's partials run at most twice.
+
+    On Values while the gradient is built, and (in C) on floats in the tangent sweep of f's graph.
+    """
+    import autobp.forward as forward
+    if not compiled:
+        monkeypatch.setattr(forward, "_C", None)
+    calls = [0]
+
+    def partials(out, x):
+        calls[0] += 1
+        return (2 * x,)
+    square = define_op("t_counted_square", lambda x: x * x, partials, ["2x"])
+    per_node = []
+    for n in (3, 30):
+        calls[0] = 0
+        h = hvp(lambda *xs: sum((square(x) for x in xs), Value(0.0)), [0.1 * i for i in range(n)], [1.0] * n)
+        assert [v.data for v in h] == [2.0] * n
+        per_node.append(calls[0] / n)
+    assert per_node[0] == per_node[1] <= 2
