@@ -28,8 +28,9 @@
  * untracked object still counts as a reference for the collector, so nothing
  * it holds is freed early; what is given up is a cycle through a node (a user
  * op whose function keeps a node made by that op), which is never collected.
- * Only nodes of exactly the bound class are untracked: a subclass may carry a
- * __dict__, and so cycles.
+ * Only nodes of the bound class, or of a subclass that adds no storage (no
+ * __dict__, no slots of its own, as autobp's trace placeholders), are
+ * untracked: another subclass may hold anything, and so cycles.
  *
  * bind(cls, op_cls, grad_enabled, ...) is called once by engine.py: it reads
  * the slot offsets from the class's member descriptors (the layout is declared
@@ -160,8 +161,8 @@ new_node(PyTypeObject *cls, PyObject *data, PyObject *op, PyObject *operands)
         Py_DECREF(id);
         return NULL;
     }
-    if (cls == node_type) {
-        PyObject_GC_UnTrack(node);
+    if (cls == node_type || (cls->tp_basicsize == node_type->tp_basicsize && cls->tp_dictoffset == 0)) {
+        PyObject_GC_UnTrack(node);             /* the bound class, or a subclass that adds no storage */
         if (PyObject_GC_IsTracked(operands)) {
             PyObject_GC_UnTrack(operands);     /* Values and floats: no cycle can run through it either */
         }
@@ -179,8 +180,9 @@ new_node(PyTypeObject *cls, PyObject *data, PyObject *op, PyObject *operands)
 PyDoc_STRVAR(make_node_doc,
 "make_node(cls, data, op, operands)\n--\n\n"
 "engine._make_node_in_python in C: a new node of `cls` holding `data`, made by\n"
-"`op` from `operands`, grad 0.0, the next creation number; a node of exactly\n"
-"the bound class is not tracked by the cyclic garbage collector.");
+"`op` from `operands`, grad 0.0, the next creation number; a node of the\n"
+"bound class, or of a subclass adding no storage, is not tracked by the\n"
+"cyclic garbage collector.");
 
 static PyObject *
 make_node(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -1220,6 +1222,254 @@ float_hvp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* ------------------------------------------------------------------------- */
+/* The C twin of the trace's walk: autobp.batching._walk_in_python            */
+/* ------------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t *items;
+    Py_ssize_t n, capacity;
+} Ints;
+
+static int
+ints_add(Ints *v, int64_t x)
+{
+    if (v->n == v->capacity) {
+        Py_ssize_t capacity = v->capacity ? 2 * v->capacity : 1024;
+        int64_t *more = PyMem_Realloc(v->items, capacity * sizeof(int64_t));
+        if (more == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        v->items = more;
+        v->capacity = capacity;
+    }
+    v->items[v->n++] = x;
+    return 0;
+}
+
+static PyObject *
+ints_bytes(const Ints *v)
+{
+    return PyBytes_FromStringAndSize((const char *)v->items, v->n * (Py_ssize_t)sizeof(int64_t));
+}
+
+typedef struct {
+    PyObject *node, *operands;
+    Py_ssize_t next;         /* the next operand to look at */
+} Frame;
+
+/* What the walk builds, in _walk_in_python's names. */
+typedef struct {
+    Graph seen;              /* node -> its index (only the table is used) */
+    Py_ssize_t count;
+    PyObject *nodes, *ops, *constants, *constant_index;   /* lists; a dict {bits of a constant: k} */
+    Ints codes, start, args, info;
+} Walk;
+
+static int
+walk_index(Walk *w, PyObject *node, int64_t code, int64_t info)
+{
+    Graph *g = &w->seen;
+    if ((g->keys == NULL || 2 * (w->count + 1) > g->mask + 1) && graph_grow(g) < 0) {
+        return -1;
+    }
+    graph_set(g, node, w->count++);
+    if (PyList_Append(w->nodes, node) < 0 || ints_add(&w->codes, code) < 0 || ints_add(&w->info, info) < 0
+        || ints_add(&w->start, w->args.n) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* A leaf's info: 2 (batched) for an input, else 1 (a parameter). */
+static int64_t
+leaf_info(PyObject *inputs, PyObject *node, int *error)
+{
+    int is_input = PyDict_Contains(inputs, node);
+    *error |= is_input < 0;
+    return is_input > 0 ? 2 : 1;
+}
+
+/* Record `node`, whose Value operands are all recorded: 1 = done, 0 = hand over, -1 = error. */
+static int
+walk_record(Walk *w, PyObject *node, PyObject *inputs)
+{
+    PyObject *operands = SLOT(node, OPERANDS);
+    int64_t top = -4, flags = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands); i++) {
+        PyObject *a = PyTuple_GET_ITEM(operands, i);
+        if (!IS_NODE(a)) {
+            if (!PyFloat_CheckExact(a)) {
+                return 0;
+            }
+            double c = PyFloat_AS_DOUBLE(a);
+            uint64_t bits;
+            memcpy(&bits, &c, sizeof bits);                /* 0.0 and -0.0 are different constants */
+            PyObject *key = PyLong_FromUnsignedLongLong(bits), *k;
+            if (key == NULL) {
+                return -1;
+            }
+            k = PyDict_GetItemWithError(w->constant_index, key);
+            Py_ssize_t position = k ? PyLong_AsSsize_t(k) : PyList_GET_SIZE(w->constants);
+            int failed = PyErr_Occurred() != NULL;
+            if (!failed && k == NULL) {
+                PyObject *value = PyLong_FromSsize_t(position);
+                failed = value == NULL || PyDict_SetItem(w->constant_index, key, value) < 0
+                         || PyList_Append(w->constants, a) < 0;
+                Py_XDECREF(value);
+            }
+            Py_DECREF(key);
+            if (failed || ints_add(&w->args, -1 - position) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        Py_ssize_t j = graph_find(&w->seen, a);
+        if (ints_add(&w->args, j) < 0) {
+            return -1;
+        }
+        int64_t x = w->info.items[j];
+        top = x > top ? x : top;
+        flags |= x;
+    }
+    if (PyTuple_GET_SIZE(operands) == 0) {                 /* an output that is itself a leaf */
+        int error = 0;
+        int64_t info = leaf_info(inputs, node, &error);
+        return error ? -1 : walk_index(w, node, -1, info) < 0 ? -1 : 1;
+    }
+    PyObject *op = SLOT(node, OP);
+    Py_ssize_t code = 0;
+    while (code < PyList_GET_SIZE(w->ops) && PyList_GET_ITEM(w->ops, code) != op) {
+        code++;                                            /* the distinct ops, in the order first met */
+    }
+    if (code == PyList_GET_SIZE(w->ops) && PyList_Append(w->ops, op) < 0) {
+        return -1;
+    }
+    int64_t level = top >= 0 ? (top >> 2) + 1 : 0;
+    return walk_index(w, node, code, (level << 2) | (flags & 3)) < 0 ? -1 : 1;
+}
+
+/* The depth-first walk from every output: 1 = done, 0 = hand over, -1 = error. */
+static int
+walk_graph(Walk *w, PyObject *outputs, PyObject *inputs)
+{
+    Frame *stack = NULL;
+    Py_ssize_t depth = 0, capacity = 0;
+    int status = 1;
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(outputs) && status == 1; r++) {
+        PyObject *root = PyList_GET_ITEM(outputs, r);
+        if (!IS_NODE(root)) {
+            status = 0;
+            break;
+        }
+        if (graph_find(&w->seen, root) >= 0) {
+            continue;
+        }
+        PyObject *push = root;
+        while (status == 1 && (push != NULL || depth > 0)) {
+            if (push != NULL) {                            /* descend into a computed node */
+                if (depth == capacity) {
+                    capacity = capacity ? 2 * capacity : 256;
+                    Frame *more = PyMem_Realloc(stack, capacity * sizeof(Frame));
+                    if (more == NULL) {
+                        PyErr_NoMemory();
+                        status = -1;
+                        break;
+                    }
+                    stack = more;
+                }
+                stack[depth++] = (Frame){push, SLOT(push, OPERANDS), 0};
+                if (!PyTuple_Check(stack[depth - 1].operands)) {
+                    status = 0;
+                    break;
+                }
+                push = NULL;
+            }
+            Frame *f = &stack[depth - 1];
+            while (f->next < PyTuple_GET_SIZE(f->operands)) {
+                PyObject *a = PyTuple_GET_ITEM(f->operands, f->next++);
+                if (!IS_NODE(a) || graph_find(&w->seen, a) >= 0) {
+                    continue;
+                }
+                if (!PyTuple_Check(SLOT(a, OPERANDS))) {
+                    status = 0;
+                    break;
+                }
+                if (PyTuple_GET_SIZE(SLOT(a, OPERANDS)) > 0) {
+                    push = a;
+                    break;
+                }
+                int error = 0;                             /* a leaf: an input (batched) or a parameter */
+                int64_t info = leaf_info(inputs, a, &error);
+                if (error || walk_index(w, a, -1, info) < 0) {
+                    status = -1;
+                    break;
+                }
+            }
+            if (push == NULL && status == 1) {             /* every operand recorded: record the node */
+                depth--;
+                status = walk_record(w, f->node, inputs);
+            }
+        }
+    }
+    PyMem_Free(stack);
+    return status;
+}
+
+PyDoc_STRVAR(walk_doc,
+"walk(outputs, inputs, fallback)\n--\n\n"
+"autobp.batching._walk_in_python in C: (nodes, codes, ops, start, args, info,\n"
+"constants, input_at, output_at), with the int64 arrays as bytes.  Anything\n"
+"unusual (a constant that is not a float, operands that are not a tuple)\n"
+"returns fallback(outputs, inputs), the Python original.");
+
+static PyObject *
+walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        return PyErr_Format(PyExc_TypeError, "walk() takes 3 arguments (outputs, inputs, fallback), got %zd", nargs);
+    }
+    PyObject *outputs = args[0], *inputs = args[1], *result = NULL;
+    if (node_type == NULL || !PyList_CheckExact(outputs) || !PyDict_CheckExact(inputs)) {
+        return PyObject_Vectorcall(args[2], args, 2, NULL);
+    }
+    Walk w = {.nodes = PyList_New(0), .ops = PyList_New(0), .constants = PyList_New(0),
+              .constant_index = PyDict_New()};
+    Ints input_at = {0}, output_at = {0};
+    int status = w.nodes && w.ops && w.constants && w.constant_index && ints_add(&w.start, 0) == 0
+                 ? walk_graph(&w, outputs, inputs) : -1;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (status == 1 && PyDict_Next(inputs, &pos, &key, &value)) {
+        status = ints_add(&input_at, graph_find(&w.seen, key)) == 0 ? 1 : -1;
+    }
+    for (Py_ssize_t r = 0; status == 1 && r < PyList_GET_SIZE(outputs); r++) {
+        status = ints_add(&output_at, graph_find(&w.seen, PyList_GET_ITEM(outputs, r))) == 0 ? 1 : -1;
+    }
+    if (status == 1) {
+        result = Py_BuildValue("(ONONNNONN)", w.nodes, ints_bytes(&w.codes), w.ops, ints_bytes(&w.start),
+                               ints_bytes(&w.args), ints_bytes(&w.info), w.constants, ints_bytes(&input_at),
+                               ints_bytes(&output_at));
+    }
+    Py_XDECREF(w.nodes);
+    Py_XDECREF(w.ops);
+    Py_XDECREF(w.constants);
+    Py_XDECREF(w.constant_index);
+    PyMem_Free(w.codes.items);
+    PyMem_Free(w.start.items);
+    PyMem_Free(w.args.items);
+    PyMem_Free(w.info.items);
+    PyMem_Free(input_at.items);
+    PyMem_Free(output_at.items);
+    graph_free(&w.seen);
+    if (status == 0) {
+        PyErr_Clear();
+        return PyObject_Vectorcall(args[2], args, 2, NULL);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL, bind_doc},
     {"make_node", (PyCFunction)(void (*)(void))make_node, METH_FASTCALL, make_node_doc},
@@ -1230,6 +1480,7 @@ static PyMethodDef methods[] = {
     {"topo_order", (PyCFunction)(void (*)(void))topo_order, METH_FASTCALL, topo_order_doc},
     {"float_push", (PyCFunction)(void (*)(void))float_push, METH_FASTCALL, float_push_doc},
     {"float_hvp", (PyCFunction)(void (*)(void))float_hvp, METH_FASTCALL, float_hvp_doc},
+    {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL, walk_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -41,7 +41,7 @@ from typing import Sequence, cast
 
 import numpy as np
 
-from autobp.engine import Value
+from autobp.engine import _C, Value
 from autobp.ops import MUL, SUM, Op
 
 __all__ = ["Buffer", "Gather", "Step", "Plan", "build", "PARAMS", "CONSTANTS"]
@@ -132,33 +132,53 @@ def _gather(bufs: np.ndarray, cols: np.ndarray, buffers: list[Buffer], batched: 
 
 @dataclass
 class _Graph:
-    """A recorded graph as arrays: node i's op, operands args[start[i]:start[i+1]] (a node's index, or −1 − k
-    for constant k), depth, and whether it depends on an input (batched) or on a parameter."""
+    """A recorded graph as arrays: node i's op ops[codes[i]] (codes[i] = −1 for a leaf), its operands
+    args[start[i]:start[i+1]] (a node's index, or −1 − k for constant k), its depth, and whether it depends
+    on an input (batched) or on a parameter; and the index of each input (in `inputs` order, −1 where fn
+    did not use it) and of each output."""
 
     nodes: list[Value]
-    ops: list[Op | None]
+    codes: np.ndarray
+    ops: list[Op]
     start: np.ndarray
     args: np.ndarray
     level: np.ndarray
     batched: np.ndarray
     on_params: np.ndarray
     constants: list[float]
-    index: dict[Value, int]
+    input_at: np.ndarray
+    output_at: np.ndarray
 
 
 def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
+    """The graph of the outputs as arrays (see `_walk_in_python`; with the C helper, its twin in autobp/_node.c)."""
+    raw = _walk_in_python(outputs, inputs) if _C is None else _C.walk(outputs, inputs, _walk_in_python)
+    nodes, codes, ops, start, args, info, constants, input_at, output_at = raw
+    code = _int64(info)
+    return _Graph(nodes, _int64(codes), ops, _int64(start), _int64(args), code >> 2, (code & 2) > 0,
+                  (code & 1) > 0, constants, _int64(input_at), _int64(output_at))
+
+
+def _int64(numbers: bytes | list[int]) -> np.ndarray:
+    """An int64 array of a list, or of the native-endian int64s packed in a bytes object (from C)."""
+    return np.frombuffer(numbers, dtype=np.int64) if isinstance(numbers, bytes) else np.array(numbers, dtype=np.int64)
+
+
+def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
     """Every node reachable from the outputs, children before parents, in one pass (iterative, depth first).
 
+    Returns (nodes, codes, ops, start, args, info, constants, input_at, output_at) as lists, for `_Graph`.
     Each node is recorded once all its operands are, as `info` = 4·level + 2·batched + on_params.
     """
     index: dict[Value, int] = {}
     nodes: list[Value] = []
-    ops: list[Op | None] = []
+    codes: list[int] = []
+    ops: dict[Op, int] = {}
     info: list[int] = []
     args: list[int] = []
     start = [0]
     constants: dict[tuple[float, float], int] = {}
-    add_node, add_op, add_info, add_arg, add_start = nodes.append, ops.append, info.append, args.append, start.append
+    add_node, add_code, add_info, add_arg, add_start = nodes.append, codes.append, info.append, args.append, start.append
     for root in outputs:
         if root in index:
             continue
@@ -172,7 +192,7 @@ def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
                         stack.append((a, a_ops, iter(a_ops)))
                         break
                     index[a] = len(nodes)          # a leaf: an input (batched) or a parameter
-                    add_node(a), add_op(None), add_start(len(args)), add_info(2 if a in inputs else 1)
+                    add_node(a), add_code(-1), add_start(len(args)), add_info(2 if a in inputs else 1)
             else:
                 stack.pop()
                 top, flags = -4, 0
@@ -190,12 +210,17 @@ def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
                 index[node] = len(nodes)
                 add_node(node), add_start(len(args))
                 if node_ops:
-                    add_op(node.op_record), add_info(((top >> 2) + 1 << 2) | (flags & 3))
+                    add_code(ops.setdefault(cast(Op, node.op_record), len(ops)))
+                    add_info(((top >> 2) + 1 << 2) | (flags & 3))
                 else:                              # an output that is itself a leaf
-                    add_op(None), add_info(2 if node in inputs else 1)
-    code = np.array(info)
-    return _Graph(nodes, ops, np.array(start), np.array(args, dtype=np.int64), code >> 2, (code & 2) > 0,
-                  (code & 1) > 0, [c for c, _ in constants], index)
+                    add_code(-1), add_info(2 if node in inputs else 1)
+    return (nodes, codes, list(ops), start, args, info, [c for c, _ in constants],
+            [index.get(v, -1) for v in inputs], [index[v] for v in outputs])
+
+
+def _code(g: _Graph, op: Op) -> int:
+    """op's code in g (−2, matching no node, when no node of g has that op)."""
+    return next((k for k, known in enumerate(g.ops) if known is op), -2)
 
 
 def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[str],
@@ -205,20 +230,20 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     g = _walk(outputs, inputs)
     N, n_args = len(g.nodes), len(arg_widths)
     P, C = n_args, n_args + 1
-    leaf = np.array([op is None for op in g.ops], dtype=bool)
+    leaf = g.codes < 0
     param_idx = np.flatnonzero(leaf & ~g.batched)
-    params = [g.nodes[i] for i in param_idx.tolist()]
+    params = list(map(g.nodes.__getitem__, param_idx.tolist()))
     buffers = [Buffer(name, True, w) for name, w in zip(arg_names, arg_widths)]
     buffers += [Buffer(PARAMS, False, len(params)), Buffer(CONSTANTS, False, len(g.constants))]
     slot_buf, slot_col = np.full(N, -1, dtype=np.int64), np.full(N, -1, dtype=np.int64)
     slot_buf[param_idx], slot_col[param_idx] = P, np.arange(len(params))
-    for v, (u, k) in inputs.items():
-        if v in g.index:
-            slot_buf[g.index[v]], slot_col[g.index[v]] = u, k
+    input_slots = np.array(list(inputs.values()), dtype=np.int64).reshape(-1, 2)      # (buffer, column) each
+    used = g.input_at >= 0
+    slot_buf[g.input_at[used]], slot_col[g.input_at[used]] = input_slots[used, 0], input_slots[used, 1]
 
     # uses, and the products to fuse: w·a (one factor batched) read once, by a batched sum, not an output
     var = g.args >= 0
-    out_idx = np.array([g.index[v] for v in outputs])
+    out_idx = g.output_at
     uses = np.bincount(g.args[var], minlength=N)
     np.add.at(uses, out_idx, 1)
     owner = np.repeat(np.arange(N), np.diff(g.start))
@@ -228,8 +253,8 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     binary = np.diff(g.start) == 2
     first = np.where(binary, g.start[:-1], 0)
     padded = np.append(arg_batched, [False, False])         # so first + 1 is an index even where unused
-    mul = np.array([op is MUL for op in g.ops], dtype=bool) & binary
-    is_sum = np.array([op is SUM for op in g.ops], dtype=bool)
+    mul = (g.codes == _code(g, MUL)) & binary
+    is_sum = g.codes == _code(g, SUM)
     absorbed = (mul & g.batched & (uses == 1) & (padded[first] != padded[first + 1]) & (reader >= 0)
                 & is_sum[reader])
     absorbed[out_idx] = False
@@ -240,10 +265,11 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     roles = role.astype(np.uint8).tobytes()
 
     groups: dict[tuple, list[int]] = {}
-    starts, levels, bat, fus = g.start.tolist(), g.level.tolist(), g.batched.tolist(), fused.tolist()
-    for i in np.flatnonzero(~leaf & ~absorbed).tolist():
-        key = (levels[i], id(g.ops[i]), bat[i], roles[starts[i]:starts[i + 1]], fus[i])
-        groups.setdefault(key, []).append(i)
+    grouped = np.flatnonzero(~leaf & ~absorbed)           # the computed nodes that get a step
+    for i, level, code, batched, begin, end, is_fused in zip(
+            grouped.tolist(), g.level[grouped].tolist(), g.codes[grouped].tolist(), g.batched[grouped].tolist(),
+            g.start[grouped].tolist(), g.start[grouped + 1].tolist(), fused[grouped].tolist()):
+        groups.setdefault((level, code, batched, roles[begin:end], is_fused), []).append(i)
 
     def operand_slots(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(buffer, column) of the operands at these positions of g.args."""
@@ -253,7 +279,7 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     steps: list[Step] = []
     for (lv, _, is_batched, kinds, is_affine), nodes in sorted(groups.items(), key=lambda kv: kv[0][0]):
         idx = np.array(nodes)
-        op, out = cast(Op, g.ops[nodes[0]]), len(buffers)       # a computed node's op
+        op, out = g.ops[g.codes[nodes[0]]], len(buffers)
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
         labels = [g.nodes[i].label for i in nodes]
         at = g.start[idx][:, None]

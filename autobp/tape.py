@@ -65,6 +65,8 @@ def _arg_names(fn: Callable, n: int) -> list[str]:
 def _example(x: object, name: str) -> tuple[Value | list[Value], int | None]:
     """Placeholders for one example argument: one for a number, a list for a list of numbers."""
     def number(v: object, where: str) -> float:
+        if type(v) is float:
+            return v
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"trace: example {where} must be a number or a list of numbers, "
                             f"got {type(v).__name__}: {v!r}")

@@ -47,6 +47,21 @@ def test_compiled_nodes_of_a_subclass_stay_tracked():
     assert type(y) is Tagged and gc.is_tracked(t) and gc.is_tracked(y)
 
 
+def test_compiled_nodes_of_a_subclass_that_adds_no_storage_are_not_tracked():
+    """`__slots__ = ()` (as trace's placeholders): nothing but Value's own slots, so no cycle either."""
+    from autobp.placeholders import placeholder
+
+    class Bare(Value):
+        __slots__ = ()
+
+    class Slotted(Value):
+        __slots__ = ("extra",)
+
+    b, s, p = Bare(1.0), Slotted(1.0), placeholder(1.0, "x")
+    assert not gc.is_tracked(b) and not gc.is_tracked(b * 2) and not gc.is_tracked(p * 2)
+    assert gc.is_tracked(s) and gc.is_tracked(s * 2)
+
+
 def test_compiled_nodes_equal_python_nodes_slot_for_slot():
     x = Value(1.5)
     for op, out, operands in [(ops.MUL, 3.0, (x, 2.0)), (ops.TANH, 0.9, (x,)), (None, 7.0, ()),
@@ -330,3 +345,43 @@ def test_compiled_hvp_reads_the_seed_of_a_leaf_that_only_a_partials_returns():
     fallback = _Fallback(forward._hvp_in_python)
     assert engine._C.float_hvp(out, [x, w], seeds, fallback) == forward._hvp_in_python(out, [x, w], seeds)
     assert fallback.calls == 0
+
+
+# -- the twin of the trace's walk -----------------------------------------------------------------
+
+def _walks(outputs, inputs):
+    """(the C walk, the Python walk), with the C walk's packed int64 arrays unpacked to lists."""
+    import numpy as np
+    from autobp import batching
+
+    c = [np.frombuffer(x, dtype=np.int64).tolist() if isinstance(x, bytes) else x
+         for x in engine._C.walk(outputs, inputs, batching._walk_in_python)]
+    return c, list(batching._walk_in_python(outputs, inputs))
+
+
+@settings(max_examples=100)
+@given(programs())
+def test_compiled_walk_equals_the_python_walk_on_random_graphs(program):
+    """The same nodes in the same order, with the same codes, operands, levels, kinds and constants."""
+    xs, nodes = _build(program, program.inputs)
+    inputs = {x: (0, k) for k, x in enumerate(xs[:-1])}         # the last input counts as a parameter
+    outputs = [nodes[-1], nodes[len(nodes) // 2], nodes[-1]]
+    c, python = _walks(outputs, inputs)
+    assert c == python
+
+
+def test_compiled_walk_of_a_traced_mlp_and_its_hand_backs():
+    from autobp import batching
+    from autobp.nn import MLP, mse_loss
+    from autobp.placeholders import placeholder
+
+    mlp = MLP(5, [4, 3], seed=1)
+    xs, ys = [placeholder(0.5, f"x{k}") for k in range(5)], [placeholder(0.0, f"y{k}") for k in range(3)]
+    loss = mse_loss([mlp(xs)], [ys])
+    inputs = {**{x: (0, k) for k, x in enumerate(xs)}, **{y: (1, k) for k, y in enumerate(ys)}, Value(2.0): (0, 0)}
+    c, python = _walks([loss, xs[0]], inputs)
+    assert c == python and python[7][-1] == -1              # an input fn did not use is found nowhere
+    odd = engine._make_node_in_python(Value, 2.0, ops.MUL, (xs[0], 4))    # an int constant: handed back
+    walked = _Fallback(batching._walk_in_python)
+    engine._C.walk([odd], inputs, walked)
+    assert walked.calls == 1
