@@ -931,7 +931,7 @@ graph_tangents(Graph *g, double *tangent, char *reached)
 static int
 run_tangents(PyObject *outputs, PyObject *seeds, Graph *g, double **tangent, char **reached)
 {
-    if (graph_collect(g, &PyList_GET_ITEM(outputs, 0), PyList_GET_SIZE(outputs), 1) < 0) {
+    if (graph_collect(g, PySequence_Fast_ITEMS(outputs), PyList_GET_SIZE(outputs), 1) < 0) {
         return -1;
     }
     *tangent = PyMem_Malloc((g->n ? g->n : 1) * sizeof(double));
@@ -1163,6 +1163,7 @@ float_hvp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int status = node_type != NULL && Py_IS_TYPE(root, node_type) && PyList_CheckExact(inputs)
                  && PyDict_CheckExact(so.seeds);
     if (status && graph_collect(&so.g, &root, 1, 1) < 0) {
+        graph_free(&so.g);
         return NULL;
     }
     for (Py_ssize_t k = 0; status && k < so.g.n; k++) {

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from autobp import Value, engine, forward, ops
 from autobp.engine import define_op, no_grad
+from counting import Counting
 from strategies import AUTOBP, programs, run
 
 pytestmark = pytest.mark.skipif(not engine.COMPILED_NODES, reason="the C helper autobp/_node.c is not in use")
@@ -241,17 +242,6 @@ def test_compiled_backward_on_a_subclass_with_an_int_grad_goes_through_its_attri
 
 # -- the twins of the create_graph sweep and of forward mode -------------------------------------
 
-class _Fallback:
-    """The Python original, counting how often the twin handed a call back to it."""
-
-    def __init__(self, original):
-        self.original, self.calls = original, 0
-
-    def __call__(self, *args):
-        self.calls += 1
-        return self.original(*args)
-
-
 def _same_graph_sweep(c: dict, py: dict) -> None:
     """The same nodes in the same order, each mapped to a Value of the same float made by the same op."""
     assert list(c) == list(py)
@@ -301,7 +291,7 @@ def test_compiled_forward_mode_takes_the_common_path_through_every_built_in_op()
     out = _every_op(*xs)
     for u in ([0.3, -1.1, 0.7], [0.3, None, None], [None, -1.1, 0.7]):    # None: that input is not seeded
         seeds = {x: ui for x, ui in zip(xs, u) if ui is not None}
-        push, hvp = _Fallback(forward.Linearization([out]).push_in_python), _Fallback(forward._hvp_in_python)
+        push, hvp = Counting(forward.Linearization([out]).push_in_python), Counting(forward._hvp_in_python)
         assert engine._C.float_push([out], dict(seeds), push) == forward.Linearization([out]).push_in_python(seeds)
         assert engine._C.float_hvp(out, xs, seeds, hvp) == forward._hvp_in_python(out, xs, seeds)
         assert push.calls == hvp.calls == 0
@@ -314,11 +304,11 @@ def test_compiled_forward_mode_hands_unusual_graphs_back_to_python():
     x, y = Value(1e-320, "x"), Value(3.0, "y")
     for out, xs in [(x.log() * y, [x, y]), (bad_partial(y) * y, [y]), (micrograd_value(2.0) * y, [y])]:
         seeds = forward.seeds_for(xs, [1.0] * len(xs))
-        fallback = _Fallback(forward._hvp_in_python)
+        fallback = Counting(forward._hvp_in_python)
         outcome = _outcome(lambda: engine._C.float_hvp(out, xs, seeds, fallback))
         assert fallback.calls == 1
         assert _comparable(outcome) == _comparable(_outcome(lambda: forward._hvp_in_python(out, xs, seeds)))
-    fallback = _Fallback(forward.Linearization([y * y]).push_in_python)
+    fallback = Counting(forward.Linearization([y * y]).push_in_python)
     assert engine._C.float_push([y * y], {y: 1}, fallback) == [6.0] and fallback.calls == 1
 
 
@@ -342,7 +332,7 @@ def test_compiled_hvp_reads_the_seed_of_a_leaf_that_only_a_partials_returns():
     x = Value(0.75, "x")
     out = scale(x) * x
     seeds = {x: 0.3, w: 0.7}
-    fallback = _Fallback(forward._hvp_in_python)
+    fallback = Counting(forward._hvp_in_python)
     assert engine._C.float_hvp(out, [x, w], seeds, fallback) == forward._hvp_in_python(out, [x, w], seeds)
     assert fallback.calls == 0
 
@@ -382,6 +372,6 @@ def test_compiled_walk_of_a_traced_mlp_and_its_hand_backs():
     c, python = _walks([loss, xs[0]], inputs)
     assert c == python and python[7][-1] == -1              # an input fn did not use is found nowhere
     odd = engine._make_node_in_python(Value, 2.0, ops.MUL, (xs[0], 4))    # an int constant: handed back
-    walked = _Fallback(batching._walk_in_python)
+    walked = Counting(batching._walk_in_python)
     engine._C.walk([odd], inputs, walked)
     assert walked.calls == 1

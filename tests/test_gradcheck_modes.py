@@ -10,22 +10,12 @@ from autobp import Value, define_op
 from autobp.directional import directions_for
 from autobp.gradcheck import GradcheckError, gradcheck
 from autobp.ops import value_of
+from counting import Counting
 from strategies import AUTOBP, programs, run
 
 
 def _tanh_abc(a, b, c):
     return (a * b + c).tanh()
-
-
-class Counting:
-    """f, counting its calls."""
-
-    def __init__(self, f):
-        self.f, self.calls = f, 0
-
-    def __call__(self, *args):
-        self.calls += 1
-        return self.f(*args)
 
 
 def _sum_of_squares(*xs):
