@@ -284,6 +284,10 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
 
     One gradient as a graph (grad(..., create_graph=True)), then one tangent
     sweep through it along v: the cost of a few gradients, never n of them.
+    With the C helper and create_graph=False, autobp/_node.c computes the
+    same floats without making the gradient's graph: a tangent sweep of f's
+    graph, then a reverse sweep carrying each adjoint n̄ with its tangent,
+    ā˙ += n̄˙·∂n/∂a + n̄·(∂n/∂a)˙, the multiplies and adds those nodes would do.
 
     >>> [h.data for h in hvp(lambda x, y: x * x * y, [3.0, 2.0], [1.0, 0.0])]   # H = [[2y, 2x], [2x, 0]]
     [4.0, 6.0]
