@@ -76,9 +76,7 @@ class Value:
     def __new__(cls, data: float, label: str = "") -> Value:
         if not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}: {label!r}")
-        if type(data) is not float or not math.isfinite(data):    # the common case needs no conversion
-            data = _finite_float(data, "Value()")
-        node = _make_node(cls, data, None, ())
+        node = _make_node(cls, _finite_float(data, "Value()"), None, ())
         node.label = label
         return node
 
@@ -277,6 +275,8 @@ def _names(operands: Sequence[object]) -> str:
 
 def _finite_float(x: object, where: str) -> float:
     """`x` as a finite float (bools count, as in Python), or a clear TypeError/ValueError naming `where`."""
+    if type(x) is float and math.isfinite(x):
+        return x                              # the common case, checked first (numbers.Real is slow)
     if isinstance(x, Value) or not isinstance(x, numbers.Real):
         raise TypeError(f"{where} needs a real number, got {type(x).__name__}: {x!r}")
     try:

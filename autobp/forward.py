@@ -169,6 +169,8 @@ def _leaves(inputs: Iterable[Number], where: str) -> list[Value]:
 
 def _tangent(u: object, create_graph: bool, where: str) -> Number:
     """A direction component: a finite number (float), or a Value (kept as a node with create_graph)."""
+    if type(u) is float and math.isfinite(u):
+        return u                              # the common case first
     if isinstance(u, Value):
         return u if create_graph else u.data
     if isinstance(u, numbers.Real) and math.isfinite(u):
@@ -182,7 +184,7 @@ def _direction(v: object, n: int, create_graph: bool, where: str) -> list[Number
     components = _as_list(v, "the direction", where)
     if len(components) != n:
         raise ValueError(f"{where}: the direction has {len(components)} components for {n} inputs")
-    return [u if type(u) is float and math.isfinite(u) else _tangent(u, create_graph, where) for u in components]
+    return [_tangent(u, create_graph, where) for u in components]
 
 
 def _outputs(out: object, where: str) -> list[Value]:
@@ -203,11 +205,9 @@ def _scalar(out: object, where: str) -> Value:
 def seeds_for(leaves: Sequence[Value], direction: Sequence[Number]) -> dict[Value, Number]:
     """{input: tangent} for Linearization.push; an input given twice gets the sum, as `grad` counts it
     once per position."""
-    seeds: dict[Value, Number] = dict(zip(leaves, direction))
-    if len(seeds) < len(leaves):              # an input given twice: add up its components
-        seeds = {}
-        for x, u in zip(leaves, direction):
-            seeds[x] = seeds[x] + u if x in seeds else u
+    seeds: dict[Value, Number] = {}
+    for x, u in zip(leaves, direction):
+        seeds[x] = seeds[x] + u if x in seeds else u
     return seeds
 
 
