@@ -1,5 +1,5 @@
-/* autobp._node: the speed layer.  C twins of five things in autobp/engine.py,
- * and of forward mode's float sweep in autobp/forward.py.
+/* autobp._node: the speed layer.  C twins of six things in autobp/engine.py, of
+ * two in autobp/forward.py and of the trace's walk in autobp/batching.py.
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
@@ -8,12 +8,16 @@
  *   graph_sweep(root)                    = engine.Sweep(root, create_graph=True).run();
  *   backward(root)                       = engine._backward, Value.backward's body;
  *   topo_order(*roots)                   = engine.topo_order, which every tool walks;
- *   float_push(outputs, seeds, fallback) = forward.Linearization(outputs).push's
- *       tangent sweep, floats.
+ *   float_push(outputs, seeds, fallback) = forward.Linearization(outputs).push_in_python,
+ *       the tangent sweep on floats;
+ *   float_hvp(output, inputs, seeds, fallback) = forward._hvp_in_python's floats,
+ *       computed without making the gradient's graph (see there);
+ *   walk(outputs, inputs, fallback)      = batching._walk_in_python.
  *
- * A learner may skip this file: engine.py (and forward.py) is the reference, and with
+ * A learner may skip this file: the Python is the reference, and with
  * AUTOBP_PURE_PYTHON=1 it is exactly what runs.  Each twin takes the same
- * steps in the same order, so it gives identical numbers (tests check this),
+ * steps in the same order (float_hvp: the same float operations, without
+ * the nodes that would hold them), so it gives identical numbers (tests check this),
  * and on anything unusual — an error, a number type other than float or int,
  * a non-finite result, a partials that does not return plain numbers — it
  * hands the call to the Python original, which then raises or returns
