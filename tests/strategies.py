@@ -91,6 +91,14 @@ def run(program: Program, inputs, backend: dict[str, Callable]) -> list:
     return nodes
 
 
+def autobp_function(program: Program, outputs: list[int] | None = None) -> Callable:
+    """f(*xs): `program` on autobp Values, returning its last node, or the nodes `outputs` (indices) as a list."""
+    def f(*xs):
+        nodes = run(program, list(xs), AUTOBP)
+        return nodes[-1] if outputs is None else [nodes[k] for k in outputs]
+    return f
+
+
 class _Builder:
     """Appends steps to a program while following its values in plain math."""
 

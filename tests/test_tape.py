@@ -86,6 +86,12 @@ def sample_loss(mlp: MLP, kind: str):
     return lambda x, y: sum(yi * cross_entropy_loss(outputs(x), i) for i, yi in enumerate(y))
 
 
+def traced_loss(mlp: MLP, kind: str, X: np.ndarray, Y: np.ndarray):
+    """(the per-sample loss, its tape), traced at examples shaped like one sample of X and Y."""
+    f = sample_loss(mlp, kind)
+    return f, trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+
+
 def engine_mean(mlp, kind, X, Y):
     """The mean loss over the batch as one Value graph, and every parameter's gradient by backward()."""
     f = sample_loss(mlp, kind)
@@ -100,8 +106,7 @@ def engine_mean(mlp, kind, X, Y):
 @given(net=networks())
 def test_replay_equals_value_graph_and_bp_equations(backend, net):
     mlp, kind, X, Y = net
-    f = sample_loss(mlp, kind)
-    tape = trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+    f, tape = traced_loss(mlp, kind, X, Y)
     per_sample = [f(list(x), y.tolist() if Y.ndim == 2 else float(y)).data for x, y in zip(X, Y)]
     Xb, Yb = as_backend(backend, X), as_backend(backend, Y)
     close(np.asarray(tape(Xb, Yb)), per_sample)
@@ -122,8 +127,7 @@ def test_replay_equals_value_graph_and_bp_equations(backend, net):
 @given(net=networks())
 def test_one_sample_replayed_equals_backward_and_a_batch_equals_the_loop(net):
     mlp, kind, X, Y = net
-    f = sample_loss(mlp, kind)
-    tape = trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+    f, tape = traced_loss(mlp, kind, X, Y)
     loop = []
     for i in range(len(X)):
         mlp.zero_grad()
@@ -141,8 +145,7 @@ def test_one_sample_replayed_equals_backward_and_a_batch_equals_the_loop(net):
 @given(net=networks())
 def test_grad_gives_per_sample_gradients_with_respect_to_the_inputs(net):
     mlp, kind, X, Y = net
-    f = sample_loss(mlp, kind)
-    tape = trace(f, [0.0] * X.shape[1], [0.0] * Y.shape[1] if Y.ndim == 2 else 0.0)
+    f, tape = traced_loss(mlp, kind, X, Y)
     gx, gy = tape.grad(X, Y)
     for i, (x, y) in enumerate(zip(X, Y)):
         xs = [Value(v) for v in x]

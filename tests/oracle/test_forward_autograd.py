@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from autobp import Value, grad, hessian, hvp, jacobian, jvp, vjp
 from autobp.engine import apply
 from autobp.ops import Op, value_of
-from strategies import AUTOBP, finite, programs, run
+from strategies import AUTOBP, autobp_function, finite, programs, run
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
@@ -24,13 +24,6 @@ def _autograd_f(program, outputs):
     def f(x):
         nodes = run(program, [x[i] for i in range(len(program.inputs))], AUTOGRAD)
         return nodes[-1] if outputs is None else anp.array([nodes[k] for k in outputs])
-    return f
-
-
-def _autobp_f(program, outputs=None):
-    def f(*xs):
-        nodes = run(program, list(xs), AUTOBP)
-        return nodes[-1] if outputs is None else [nodes[k] for k in outputs]
     return f
 
 
@@ -51,16 +44,16 @@ def test_jvp_hvp_and_hessian_match_autograd(program, data):
     want_hvp = autograd.hessian_vector_product(f)(x, ua)
     want_hess = autograd.hessian(f)(x)
 
-    out, t = jvp(_autobp_f(program), list(program.inputs), u)
+    out, t = jvp(autobp_function(program), list(program.inputs), u)
     assert close(out.data, float(want_value), 1.0)
     assert close(t.data, float(want_jvp), _scale(*(g * ui for g, ui in zip(want_grad, u)))), (t.data, want_jvp)
 
-    hv = hvp(_autobp_f(program), list(program.inputs), u)
+    hv = hvp(autobp_function(program), list(program.inputs), u)
     h_scale = _scale(*(h * ui for row in want_hess for h, ui in zip(row, u)))
     for i in range(n):
         assert close(hv[i].data, float(want_hvp[i]), h_scale), ("hvp", i, hv[i].data, want_hvp[i])
 
-    H = hessian(_autobp_f(program), list(program.inputs))
+    H = hessian(autobp_function(program), list(program.inputs))
     full_scale = _scale(*want_hess.ravel())
     for i in range(n):
         for j in range(n):
@@ -77,12 +70,12 @@ def test_jacobian_and_vjp_of_several_nodes_match_autograd(program, data):
     want = autograd.jacobian(_autograd_f(program, outputs))(anp.array(program.inputs, dtype=float))
     scale = _scale(*want.ravel())
     for mode in ("forward", "reverse"):
-        J = jacobian(_autobp_f(program, outputs), list(program.inputs), mode=mode)
+        J = jacobian(autobp_function(program, outputs), list(program.inputs), mode=mode)
         for k in range(len(outputs)):
             for i in range(len(program.inputs)):
                 assert close(J[k][i].data, float(want[k][i]), scale), (mode, k, i, J[k][i].data, want[k][i])
     v = data.draw(st.lists(finite, min_size=len(outputs), max_size=len(outputs)), label="v")
-    _, pullback = vjp(_autobp_f(program, outputs), list(program.inputs))
+    _, pullback = vjp(autobp_function(program, outputs), list(program.inputs))
     vJ = want.T @ anp.array(v, dtype=float)
     for i, g in enumerate(pullback(v)):
         assert close(g.data, float(vJ[i]), scale * _scale(*v) * len(v)), ("vjp", i)

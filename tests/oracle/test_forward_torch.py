@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autobp import hessian, hvp, jacobian, jvp
-from strategies import ARITHMETIC, AUTOBP, finite, programs, run
+from strategies import ARITHMETIC, autobp_function, finite, programs, run
 
 torch = pytest.importorskip("torch")
 from torch import func  # noqa: E402
@@ -51,13 +51,6 @@ def _torch_f(program, outputs=None):
     return f
 
 
-def _autobp_f(program, outputs=None):
-    def f(*xs):
-        nodes = run(program, list(xs), AUTOBP)
-        return nodes[-1] if outputs is None else [nodes[k] for k in outputs]
-    return f
-
-
 def _scale(values) -> float:
     return max([1.0, *(abs(float(v)) for v in values)])
 
@@ -75,16 +68,16 @@ def test_jvp_hvp_and_hessian_match_torch_func(program, data):
     want_hess = func.hessian(f)(x)
     want_hvp = want_hess @ ut
 
-    out, t = jvp(_autobp_f(program), list(program.inputs), u)
+    out, t = jvp(autobp_function(program), list(program.inputs), u)
     assert _close(out.data, float(want_value), 1.0)
     assert _close(t.data, float(want_jvp), _scale(want_grad * ut)), (t.data, float(want_jvp))
 
-    hv = hvp(_autobp_f(program), list(program.inputs), u)
+    hv = hvp(autobp_function(program), list(program.inputs), u)
     hv_scale = _scale((want_hess * ut).flatten())
     for i in range(n):
         assert _close(hv[i].data, float(want_hvp[i]), hv_scale), ("hvp", i, hv[i].data, float(want_hvp[i]))
 
-    H = hessian(_autobp_f(program), list(program.inputs))
+    H = hessian(autobp_function(program), list(program.inputs))
     h_scale = _scale(want_hess.flatten())
     for i in range(n):
         for j in range(n):
@@ -98,7 +91,7 @@ def test_jacobian_of_several_nodes_matches_torch_jacfwd(program, data):
     want = func.jacfwd(_torch_f(program, outputs))(torch.tensor(program.inputs, dtype=torch.float64))
     scale = _scale(want.flatten())
     for mode in ("forward", "reverse"):
-        J = jacobian(_autobp_f(program, outputs), list(program.inputs), mode=mode)
+        J = jacobian(autobp_function(program, outputs), list(program.inputs), mode=mode)
         for k in range(len(outputs)):
             for i in range(len(program.inputs)):
                 assert _close(J[k][i].data, float(want[k, i]), scale), (mode, k, i)
