@@ -204,6 +204,32 @@ def test_parameters_are_read_afresh_so_an_optimizer_step_is_seen():
     assert tape.parameters == [w]
 
 
+def test_a_computed_value_fn_captured_is_replayed_from_its_leaves():
+    """w2 = w·w was made before the trace: the tape reads the graph behind it, so w is the parameter."""
+    w = Value(2.0, "w")
+    w2 = w * w
+    tape = trace(lambda x: w2 * x + w, 0.0)
+    assert tape.parameters == [w]
+    w.data = 3.0
+    assert tape(np.array([1.0, 2.0])).tolist() == [12.0, 21.0]
+    tape.backward(np.array([1.0, 2.0]), reduce="sum")
+    assert w.grad == (2 * 3.0 * 1 + 1) + (2 * 3.0 * 2 + 1)
+
+
+def test_what_fn_computes_and_drops_is_not_on_the_tape():
+    """Nodes no output depends on (and the parameters and constants only they read) are left out."""
+    w, unused = Value(2.0, "w"), Value(5.0, "unused")
+
+    def f(x):
+        (unused * x + 7.5).tanh()                   # computed, then dropped
+        return w * x
+
+    tape = trace(f, 0.0)
+    assert tape.parameters == [w] and tape.plan.constants.size == 0
+    assert repr(tape) == "<Tape: 1 inputs, 1 parameters, 1 operations in 1 steps>"
+    assert tape(np.array([1.5])).tolist() == [3.0]
+
+
 def test_a_part_shared_by_the_batch_is_computed_once_and_its_gradient_summed():
     """An L2 penalty inside the per-sample loss: the mean over the batch counts it once."""
     mlp = MLP(2, [3, 1], seed=1)
