@@ -1,5 +1,5 @@
 /* autobp._node: the speed layer.  C twins of six things in autobp/engine.py, of
- * two in autobp/forward.py and of the trace's tables in autobp/batching.py.
+ * two in autobp/forward.py and of the trace's walk in autobp/batching.py.
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
@@ -12,7 +12,7 @@
  *       the tangent sweep on floats;
  *   float_hvp(output, inputs, seeds, fallback) = forward._hvp_in_python's floats,
  *       computed without making the gradient's graph (see there);
- *   tables(made, outputs, inputs, fallback) = batching._tables_in_python.
+ *   walk(outputs, inputs, fallback)      = batching._walk_in_python.
  *
  * A learner may skip this file: the Python is the reference, and with
  * AUTOBP_PURE_PYTHON=1 it is exactly what runs.  Each twin takes the same
@@ -55,7 +55,7 @@ static Py_ssize_t offset[NSLOTS];          /* where each slot lives inside an in
 enum { FORWARD, PARTIALS, FORMULAS, DOMAIN, VARIADIC, NOPSLOTS };
 static const char *const OP_SLOT_NAMES[NOPSLOTS] = {"forward", "partials", "formulas", "domain", "variadic"};
 static Py_ssize_t op_offset[NOPSLOTS];
-static PyObject *grad_enabled = NULL;      /* engine._graph_mode: a ContextVar, per thread */
+static PyObject *grad_enabled = NULL;      /* engine._grad_enabled: a ContextVar, per thread */
 static PyObject *py_apply = NULL;          /* engine.apply as written in Python */
 static PyObject *py_sweep = NULL;          /* engine._float_sweep_in_python */
 static PyObject *py_topo_order = NULL;     /* engine._topo_order_in_python */
@@ -296,20 +296,17 @@ apply(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (PyContextVar_Get(grad_enabled, NULL, &enabled) < 0 || enabled == NULL) {
         goto python;
     }
-    if (enabled == Py_False) {                 /* inside no_grad() */
+    if (enabled == Py_True) {
+        operand_tuple = PyTuple_New(n);
+        if (operand_tuple == NULL) {
+            goto python;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyTuple_SET_ITEM(operand_tuple, i, Py_NewRef(operands[i]));
+        }
+        result = new_node(cls, out, op, operand_tuple);
+    } else {
         result = new_node(cls, out, Py_None, empty_tuple);
-        goto done;
-    }
-    operand_tuple = PyTuple_New(n);
-    if (operand_tuple == NULL) {
-        goto python;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyTuple_SET_ITEM(operand_tuple, i, Py_NewRef(operands[i]));
-    }
-    result = new_node(cls, out, op, operand_tuple);
-    if (result != NULL && enabled != Py_True && PyList_Append(enabled, result) < 0) {
-        Py_CLEAR(result);                      /* (a trace is running: it keeps every node made, in order) */
     }
     goto done;
 python:
@@ -360,11 +357,14 @@ typedef struct {
     Py_ssize_t n_kids, kids_capacity;
 } Graph;
 
+/* Where the probe for `key` starts: its address in 16-byte units, modulo the table's size.  Nodes made
+ * one after another lie close together in memory, so a sweep that meets them in order (or nearly) reads
+ * neighbouring slots instead of scattering over the table; the table is at most half full and a node
+ * takes about 100 bytes, so addresses that wrap around onto the same slots stay sparse. */
 static size_t
 slot_of(const Graph *g, PyObject *key)
 {
-    uint64_t h = ((uint64_t)(uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ULL;
-    return (size_t)(h ^ (h >> 32)) & (size_t)g->mask;   /* the product's high bits are the well-mixed ones */
+    return (size_t)((uintptr_t)key >> 4) & (size_t)g->mask;
 }
 
 /* Position of `key` in entries, or -1. */
@@ -1232,7 +1232,7 @@ float_hvp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* ------------------------------------------------------------------------- */
-/* The C twin of the trace's tables: autobp.batching._tables_in_python       */
+/* The C twin of the trace's walk: autobp.batching._walk_in_python            */
 /* ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1263,56 +1263,27 @@ ints_bytes(const Ints *v)
     return PyBytes_FromStringAndSize((const char *)v->items, v->n * (Py_ssize_t)sizeof(int64_t));
 }
 
-/* What the tables hold, in _tables_in_python's names.  A node's index is found by its creation number
- * when that lies in the span of the nodes made (by_id, an array: the made nodes come in order and are
- * most of the graph), else through the table keyed by address (leaves, and Values fn captured). */
+typedef struct {
+    PyObject *node, *operands;
+    Py_ssize_t next;         /* the next operand to look at */
+} Frame;
+
+/* What the walk builds, in _walk_in_python's names. */
 typedef struct {
     Graph seen;              /* node -> its index (only the table is used) */
-    long long first_id;      /* by_id[k]: the index of the node numbered first_id + k, or -1 */
-    Py_ssize_t span, *by_id;
-    Py_ssize_t count, hashed;  /* nodes numbered, and how many of them are in the table */
+    Py_ssize_t count;
     PyObject *nodes, *ops, *constants, *constant_index;   /* lists; a dict {bits of a constant: k} */
     Ints codes, start, args, info;
-} Tables;
-
-/* Where node's creation number falls in by_id, or -1. */
-static Py_ssize_t
-id_slot(const Tables *w, PyObject *node)
-{
-    PyObject *id = SLOT(node, ID);
-    long long k = id != NULL && PyLong_CheckExact(id) ? PyLong_AsLongLong(id) - w->first_id : -1;
-    if (k == -1 - w->first_id && PyErr_Occurred()) {
-        PyErr_Clear();
-        return -1;
-    }
-    return k >= 0 && k < w->span ? (Py_ssize_t)k : -1;
-}
-
-/* The index of `node`, or -1 when it has none yet. */
-static Py_ssize_t
-tables_find(const Tables *w, PyObject *node)
-{
-    Py_ssize_t k = id_slot(w, node);
-    if (k >= 0 && w->by_id[k] >= 0 && PyList_GET_ITEM(w->nodes, w->by_id[k]) == node) {
-        return w->by_id[k];
-    }
-    return graph_find(&w->seen, node);
-}
+} Walk;
 
 static int
-tables_number(Tables *w, PyObject *node, int64_t code, int64_t info)
+walk_index(Walk *w, PyObject *node, int64_t code, int64_t info)
 {
-    Py_ssize_t k = id_slot(w, node);
-    if (k >= 0 && w->by_id[k] < 0) {
-        w->by_id[k] = w->count++;
-    } else {
-        Graph *g = &w->seen;
-        if ((g->keys == NULL || 2 * (w->hashed + 1) > g->mask + 1) && graph_grow(g) < 0) {
-            return -1;
-        }
-        graph_set(g, node, w->count++);
-        w->hashed++;
+    Graph *g = &w->seen;
+    if ((g->keys == NULL || 2 * (w->count + 1) > g->mask + 1) && graph_grow(g) < 0) {
+        return -1;
     }
+    graph_set(g, node, w->count++);
     if (PyList_Append(w->nodes, node) < 0 || ints_add(&w->codes, code) < 0 || ints_add(&w->info, info) < 0
         || ints_add(&w->start, w->args.n) < 0) {
         return -1;
@@ -1331,7 +1302,7 @@ leaf_info(PyObject *inputs, PyObject *node, int *error)
 
 /* Record `node`, whose Value operands are all recorded: 1 = done, 0 = hand over, -1 = error. */
 static int
-tables_record(Tables *w, PyObject *node, PyObject *inputs)
+walk_record(Walk *w, PyObject *node, PyObject *inputs)
 {
     PyObject *operands = SLOT(node, OPERANDS);
     int64_t top = -4, flags = 0;
@@ -1363,7 +1334,7 @@ tables_record(Tables *w, PyObject *node, PyObject *inputs)
             }
             continue;
         }
-        Py_ssize_t j = tables_find(w, a);
+        Py_ssize_t j = graph_find(&w->seen, a);
         if (ints_add(&w->args, j) < 0) {
             return -1;
         }
@@ -1374,7 +1345,7 @@ tables_record(Tables *w, PyObject *node, PyObject *inputs)
     if (PyTuple_GET_SIZE(operands) == 0) {                 /* an output that is itself a leaf */
         int error = 0;
         int64_t info = leaf_info(inputs, node, &error);
-        return error ? -1 : tables_number(w, node, -1, info) < 0 ? -1 : 1;
+        return error ? -1 : walk_index(w, node, -1, info) < 0 ? -1 : 1;
     }
     PyObject *op = SLOT(node, OP);
     Py_ssize_t code = 0;
@@ -1385,151 +1356,110 @@ tables_record(Tables *w, PyObject *node, PyObject *inputs)
         return -1;
     }
     int64_t level = top >= 0 ? (top >> 2) + 1 : 0;
-    return tables_number(w, node, code, (level << 2) | (flags & 3)) < 0 ? -1 : 1;
+    return walk_index(w, node, code, (level << 2) | (flags & 3)) < 0 ? -1 : 1;
 }
 
-/* Number `node` once its operands are (see tables_add): 1 = done, 0 = hand over, -1 = error. */
-static int tables_add(Tables *w, PyObject *node, PyObject *inputs);
-
-/* Number the Value operands of `node` not numbered yet: a leaf as it is, a computed node with the graph
- * behind it in topo_order (a Value fn captured).  1 = done, 0 = hand over, -1 = error. */
+/* The depth-first walk from every output: 1 = done, 0 = hand over, -1 = error. */
 static int
-tables_add_operands(Tables *w, PyObject *node, PyObject *inputs)
+walk_graph(Walk *w, PyObject *outputs, PyObject *inputs)
 {
-    PyObject *operands = SLOT(node, OPERANDS);
-    if (!PyTuple_Check(operands)) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(operands); i++) {
-        PyObject *a = PyTuple_GET_ITEM(operands, i);
-        if (!IS_NODE(a) || tables_find(w, a) >= 0) {
+    Frame *stack = NULL;
+    Py_ssize_t depth = 0, capacity = 0;
+    int status = 1;
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(outputs) && status == 1; r++) {
+        PyObject *root = PyList_GET_ITEM(outputs, r);
+        if (!IS_NODE(root)) {
+            status = 0;
+            break;
+        }
+        if (graph_find(&w->seen, root) >= 0) {
             continue;
         }
-        if (!PyTuple_Check(SLOT(a, OPERANDS))) {
-            return 0;
-        }
-        if (PyTuple_GET_SIZE(SLOT(a, OPERANDS)) == 0) {
-            int status = tables_record(w, a, inputs);        /* a leaf */
-            if (status != 1) {
-                return status;
+        PyObject *push = root;
+        while (status == 1 && (push != NULL || depth > 0)) {
+            if (push != NULL) {                            /* descend into a computed node */
+                if (depth == capacity) {
+                    capacity = capacity ? 2 * capacity : 256;
+                    Frame *more = PyMem_Realloc(stack, capacity * sizeof(Frame));
+                    if (more == NULL) {
+                        PyErr_NoMemory();
+                        status = -1;
+                        break;
+                    }
+                    stack = more;
+                }
+                stack[depth++] = (Frame){push, SLOT(push, OPERANDS), 0};
+                if (!PyTuple_Check(stack[depth - 1].operands)) {
+                    status = 0;
+                    break;
+                }
+                push = NULL;
             }
-            continue;
-        }
-        PyObject *older = topo_order(NULL, &a, 1);
-        if (older == NULL) {
-            return -1;
-        }
-        int status = 1;
-        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(older) && status == 1; k++) {
-            PyObject *o = PyList_GET_ITEM(older, k);
-            if (tables_find(w, o) < 0) {
-                status = tables_add(w, o, inputs);
-            }
-        }
-        Py_DECREF(older);
-        if (status != 1) {
-            return status;
-        }
-    }
-    return 1;
-}
-
-static int
-tables_add(Tables *w, PyObject *node, PyObject *inputs)
-{
-    int status = tables_add_operands(w, node, inputs);
-    return status == 1 ? tables_record(w, node, inputs) : status;
-}
-
-/* live[i] = 1 when an output depends on node i: the outputs, then backwards through the operands. */
-static int
-mark_live(const Tables *w, const Ints *output_at, Ints *live)
-{
-    for (Py_ssize_t i = 0; i < w->count; i++) {
-        if (ints_add(live, 0) < 0) {
-            return -1;
-        }
-    }
-    for (Py_ssize_t r = 0; r < output_at->n; r++) {
-        live->items[output_at->items[r]] = 1;
-    }
-    for (Py_ssize_t i = w->count - 1; i >= 0; i--) {
-        if (live->items[i]) {
-            for (int64_t k = w->start.items[i]; k < w->start.items[i + 1]; k++) {
-                if (w->args.items[k] >= 0) {
-                    live->items[w->args.items[k]] = 1;
+            Frame *f = &stack[depth - 1];
+            while (f->next < PyTuple_GET_SIZE(f->operands)) {
+                PyObject *a = PyTuple_GET_ITEM(f->operands, f->next++);
+                if (!IS_NODE(a) || graph_find(&w->seen, a) >= 0) {
+                    continue;
+                }
+                if (!PyTuple_Check(SLOT(a, OPERANDS))) {
+                    status = 0;
+                    break;
+                }
+                if (PyTuple_GET_SIZE(SLOT(a, OPERANDS)) > 0) {
+                    push = a;
+                    break;
+                }
+                int error = 0;                             /* a leaf: an input (batched) or a parameter */
+                int64_t info = leaf_info(inputs, a, &error);
+                if (error || walk_index(w, a, -1, info) < 0) {
+                    status = -1;
+                    break;
                 }
             }
+            if (push == NULL && status == 1) {             /* every operand recorded: record the node */
+                depth--;
+                status = walk_record(w, f->node, inputs);
+            }
         }
     }
-    return 0;
+    PyMem_Free(stack);
+    return status;
 }
 
-PyDoc_STRVAR(tables_doc,
-"tables(made, outputs, inputs, fallback)\n--\n\n"
-"autobp.batching._tables_in_python in C: (nodes, codes, ops, start, args,\n"
-"info, constants, input_at, output_at, live), with the int64 arrays as bytes.\n"
-"Anything unusual (a constant that is not a float, operands that are not a\n"
-"tuple) returns fallback(made, outputs, inputs), the Python original.");
+PyDoc_STRVAR(walk_doc,
+"walk(outputs, inputs, fallback)\n--\n\n"
+"autobp.batching._walk_in_python in C: (nodes, codes, ops, start, args, info,\n"
+"constants, input_at, output_at), with the int64 arrays as bytes.  Anything\n"
+"unusual (a constant that is not a float, operands that are not a tuple)\n"
+"returns fallback(outputs, inputs), the Python original.");
 
 static PyObject *
-tables(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
-        return PyErr_Format(PyExc_TypeError, "tables() takes 4 arguments (made, outputs, inputs, fallback), "
-                            "got %zd", nargs);
+    if (nargs != 3) {
+        return PyErr_Format(PyExc_TypeError, "walk() takes 3 arguments (outputs, inputs, fallback), got %zd", nargs);
     }
-    PyObject *made = args[0], *outputs = args[1], *inputs = args[2], *result = NULL;
-    if (node_type == NULL || !PyList_CheckExact(made) || !PyList_CheckExact(outputs) || !PyDict_CheckExact(inputs)) {
-        return PyObject_Vectorcall(args[3], args, 3, NULL);
+    PyObject *outputs = args[0], *inputs = args[1], *result = NULL;
+    if (node_type == NULL || !PyList_CheckExact(outputs) || !PyDict_CheckExact(inputs)) {
+        return PyObject_Vectorcall(args[2], args, 2, NULL);
     }
-    Tables w = {.nodes = PyList_New(0), .ops = PyList_New(0), .constants = PyList_New(0),
+    Walk w = {.nodes = PyList_New(0), .ops = PyList_New(0), .constants = PyList_New(0),
               .constant_index = PyDict_New()};
-    Ints input_at = {0}, output_at = {0}, live = {0};
-    int status = w.nodes && w.ops && w.constants && w.constant_index && ints_add(&w.start, 0) == 0 ? 1 : -1;
-    Py_ssize_t n_made = PyList_GET_SIZE(made);
-    if (status == 1 && n_made > 0 && IS_NODE(PyList_GET_ITEM(made, 0)) && IS_NODE(PyList_GET_ITEM(made, n_made - 1))) {
-        w.span = PY_SSIZE_T_MAX;                         /* (so that id_slot reads the ids as they are) */
-        Py_ssize_t first = id_slot(&w, PyList_GET_ITEM(made, 0)), last = id_slot(&w, PyList_GET_ITEM(made, n_made - 1));
-        w.span = 0;
-        if (first >= 0 && last >= first && last - first < 4 * n_made) {   /* (ids other threads took: a gap) */
-            w.by_id = PyMem_New(Py_ssize_t, last - first + 1);
-            if (w.by_id == NULL) {
-                PyErr_NoMemory();
-                status = -1;
-            } else {
-                w.first_id = first;
-                w.span = last - first + 1;
-                memset(w.by_id, 0xff, w.span * sizeof(Py_ssize_t));      /* every entry -1 */
-            }
-        }
-    }
-    for (int part = 0; part < 2; part++) {               /* the nodes made, then outputs fn did not make */
-        PyObject *list = part == 0 ? made : outputs;
-        for (Py_ssize_t k = 0; status == 1 && k < PyList_GET_SIZE(list); k++) {
-            PyObject *node = PyList_GET_ITEM(list, k);
-            if (!IS_NODE(node)) {
-                status = 0;
-            } else if (tables_find(&w, node) < 0) {
-                status = tables_add(&w, node, inputs);
-            }
-        }
-    }
+    Ints input_at = {0}, output_at = {0};
+    int status = w.nodes && w.ops && w.constants && w.constant_index && ints_add(&w.start, 0) == 0
+                 ? walk_graph(&w, outputs, inputs) : -1;
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     while (status == 1 && PyDict_Next(inputs, &pos, &key, &value)) {
-        status = ints_add(&input_at, tables_find(&w, key)) == 0 ? 1 : -1;
+        status = ints_add(&input_at, graph_find(&w.seen, key)) == 0 ? 1 : -1;
     }
     for (Py_ssize_t r = 0; status == 1 && r < PyList_GET_SIZE(outputs); r++) {
-        status = ints_add(&output_at, tables_find(&w, PyList_GET_ITEM(outputs, r))) == 0 ? 1 : -1;
-    }
-    if (status == 1 && mark_live(&w, &output_at, &live) < 0) {
-        status = -1;
+        status = ints_add(&output_at, graph_find(&w.seen, PyList_GET_ITEM(outputs, r))) == 0 ? 1 : -1;
     }
     if (status == 1) {
-        result = Py_BuildValue("(ONONNNONNN)", w.nodes, ints_bytes(&w.codes), w.ops, ints_bytes(&w.start),
+        result = Py_BuildValue("(ONONNNONN)", w.nodes, ints_bytes(&w.codes), w.ops, ints_bytes(&w.start),
                                ints_bytes(&w.args), ints_bytes(&w.info), w.constants, ints_bytes(&input_at),
-                               ints_bytes(&output_at), ints_bytes(&live));
+                               ints_bytes(&output_at));
     }
     Py_XDECREF(w.nodes);
     Py_XDECREF(w.ops);
@@ -1541,12 +1471,10 @@ tables(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyMem_Free(w.info.items);
     PyMem_Free(input_at.items);
     PyMem_Free(output_at.items);
-    PyMem_Free(live.items);
-    PyMem_Free(w.by_id);
     graph_free(&w.seen);
     if (status == 0) {
         PyErr_Clear();
-        return PyObject_Vectorcall(args[3], args, 3, NULL);
+        return PyObject_Vectorcall(args[2], args, 2, NULL);
     }
     return result;
 }
@@ -1561,7 +1489,7 @@ static PyMethodDef methods[] = {
     {"topo_order", (PyCFunction)(void (*)(void))topo_order, METH_FASTCALL, topo_order_doc},
     {"float_push", (PyCFunction)(void (*)(void))float_push, METH_FASTCALL, float_push_doc},
     {"float_hvp", (PyCFunction)(void (*)(void))float_hvp, METH_FASTCALL, float_hvp_doc},
-    {"tables", (PyCFunction)(void (*)(void))tables, METH_FASTCALL, tables_doc},
+    {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL, walk_doc},
     {NULL, NULL, 0, NULL},
 };
 

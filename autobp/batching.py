@@ -41,7 +41,7 @@ from typing import Sequence, cast
 
 import numpy as np
 
-from autobp.engine import _C, Value, topo_order
+from autobp.engine import _C, Value
 from autobp.ops import MUL, SUM, Op
 
 __all__ = ["Buffer", "Gather", "Step", "Plan", "build", "PARAMS", "CONSTANTS"]
@@ -150,17 +150,13 @@ class _Graph:
     output_at: np.ndarray
 
 
-def _read(made: list[Value], outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
-    """The graph of the outputs as arrays, read from `made` (see `_tables_in_python`; with the C helper,
-    its twin in autobp/_node.c), without the nodes no output depends on."""
-    raw = _tables_in_python(made, outputs, inputs) if _C is None else _C.tables(made, outputs, inputs,
-                                                                                 _tables_in_python)
-    nodes, codes, ops, start, args, info, constants, input_at, output_at, live = raw
+def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
+    """The graph of the outputs as arrays (see `_walk_in_python`; with the C helper, its twin in autobp/_node.c)."""
+    raw = _walk_in_python(outputs, inputs) if _C is None else _C.walk(outputs, inputs, _walk_in_python)
+    nodes, codes, ops, start, args, info, constants, input_at, output_at = raw
     code = _int64(info)
-    g = _Graph(nodes, _int64(codes), ops, _int64(start), _int64(args), code >> 2, (code & 2) > 0,
-               (code & 1) > 0, constants, _int64(input_at), _int64(output_at))
-    alive = _int64(live) > 0
-    return g if alive.all() else _prune(g, alive)
+    return _Graph(nodes, _int64(codes), ops, _int64(start), _int64(args), code >> 2, (code & 2) > 0,
+                  (code & 1) > 0, constants, _int64(input_at), _int64(output_at))
 
 
 def _int64(numbers: bytes | list[int]) -> np.ndarray:
@@ -168,15 +164,11 @@ def _int64(numbers: bytes | list[int]) -> np.ndarray:
     return np.frombuffer(numbers, dtype=np.int64) if isinstance(numbers, bytes) else np.array(numbers, dtype=np.int64)
 
 
-def _tables_in_python(made: list[Value], outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
-    """The graph of the outputs as lists, from `made`: the nodes fn made, in the order made (see
-    `engine.recording`), so each comes after its operands.
+def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
+    """Every node reachable from the outputs, children before parents, in one pass (iterative, depth first).
 
-    Each node is numbered once its operands are: a leaf (an input, batched, or a parameter) when first read,
-    and a computed node fn read but did not make (a Value it captured), with the graph behind it, in
-    `topo_order`.  An empty `made` reads the whole graph of the outputs that way.  Each node gets `info` =
-    4·level + 2·batched + on_params, and is `live` when an output depends on it.
-    Returns (nodes, codes, ops, start, args, info, constants, input_at, output_at, live), for `_Graph`.
+    Returns (nodes, codes, ops, start, args, info, constants, input_at, output_at) as lists, for `_Graph`.
+    Each node is recorded once all its operands are, as `info` = 4·level + 2·batched + on_params.
     """
     index: dict[Value, int] = {}
     nodes: list[Value] = []
@@ -186,62 +178,44 @@ def _tables_in_python(made: list[Value], outputs: list[Value], inputs: dict[Valu
     args: list[int] = []
     start = [0]
     constants: dict[tuple[float, float], int] = {}
-
-    def add(node: Value) -> None:
-        for a in node.operands:                   # first the operands not numbered yet
-            if isinstance(a, Value) and a not in index:
-                for older in topo_order(a) if a.operands else (a,):
-                    if older not in index:
-                        add(older)
-        top, flags = -4, 0
-        for a in node.operands:
-            if not isinstance(a, Value):
-                key = (a, math.copysign(1.0, a))      # 0.0 and -0.0 are different constants
-                args.append(-1 - constants.setdefault(key, len(constants)))
-                continue
-            j = index[a]
-            args.append(j)
-            top, flags = max(top, info[j]), flags | info[j]
-        index[node] = len(nodes)
-        nodes.append(node)
-        start.append(len(args))
-        if node.operands:
-            codes.append(ops.setdefault(cast(Op, node.op_record), len(ops)))
-            info.append(((top >> 2) + 1 << 2) | (flags & 3))
-        else:                                      # a leaf
-            codes.append(-1)
-            info.append(2 if node in inputs else 1)
-
-    for node in [*made, *outputs]:                 # (an output fn did not make: a leaf, or a captured Value)
-        if node not in index:
-            add(node)
-    live = [False] * len(nodes)
-    for v in outputs:
-        live[index[v]] = True
-    for i in reversed(range(len(nodes))):
-        if live[i]:
-            for j in args[start[i]:start[i + 1]]:
-                if j >= 0:
-                    live[j] = True
+    add_node, add_code, add_info, add_arg, add_start = nodes.append, codes.append, info.append, args.append, start.append
+    for root in outputs:
+        if root in index:
+            continue
+        stack = [(root, root.operands, iter(root.operands))]
+        while stack:
+            node, node_ops, rest = stack[-1]
+            for a in rest:
+                if isinstance(a, Value) and a not in index:
+                    a_ops = a.operands
+                    if a_ops:
+                        stack.append((a, a_ops, iter(a_ops)))
+                        break
+                    index[a] = len(nodes)          # a leaf: an input (batched) or a parameter
+                    add_node(a), add_code(-1), add_start(len(args)), add_info(2 if a in inputs else 1)
+            else:
+                stack.pop()
+                top, flags = -4, 0
+                for a in node_ops:
+                    if not isinstance(a, Value):
+                        key = (a, math.copysign(1.0, a))      # 0.0 and -0.0 are different constants
+                        add_arg(-1 - constants.setdefault(key, len(constants)))
+                        continue
+                    j = index[a]
+                    add_arg(j)
+                    x = info[j]
+                    if x > top:
+                        top = x
+                    flags |= x
+                index[node] = len(nodes)
+                add_node(node), add_start(len(args))
+                if node_ops:
+                    add_code(ops.setdefault(cast(Op, node.op_record), len(ops)))
+                    add_info(((top >> 2) + 1 << 2) | (flags & 3))
+                else:                              # an output that is itself a leaf
+                    add_code(-1), add_info(2 if node in inputs else 1)
     return (nodes, codes, list(ops), start, args, info, [c for c, _ in constants],
-            [index.get(v, -1) for v in inputs], [index[v] for v in outputs], live)
-
-
-def _prune(g: _Graph, live: np.ndarray) -> _Graph:
-    """g without its dead nodes (values fn computed and then dropped), numbered again in the same order."""
-    new = np.cumsum(live) - 1
-    counts = np.diff(g.start)
-    args = g.args[np.repeat(live, counts)]
-    used = np.unique(-1 - args[args < 0])                   # the constants live nodes read, renumbered
-    renumber = np.zeros(len(g.constants), dtype=np.int64)
-    renumber[used] = np.arange(len(used))
-    var = args >= 0
-    args[var], args[~var] = new[args[var]], -1 - renumber[-1 - args[~var]]
-    kept = np.flatnonzero(live)
-    return _Graph([g.nodes[i] for i in kept.tolist()], g.codes[live], g.ops,
-                  np.concatenate([[0], np.cumsum(counts[live])]), args, g.level[live], g.batched[live],
-                  g.on_params[live], [g.constants[k] for k in used.tolist()],
-                  np.where(g.input_at >= 0, np.where(live[g.input_at], new[g.input_at], -1), -1), new[g.output_at])
+            [index.get(v, -1) for v in inputs], [index[v] for v in outputs])
 
 
 def _code(g: _Graph, op: Op) -> int:
@@ -249,12 +223,11 @@ def _code(g: _Graph, op: Op) -> int:
     return next((k for k, known in enumerate(g.ops) if known is op), -2)
 
 
-def build(made: list[Value], outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[str],
+def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[str],
           arg_widths: Sequence[int]) -> tuple[Plan, list[Value]]:
-    """The plan of the graph of `outputs` (see the module docstring), read from `made`, the nodes fn made in
-    order (empty: read from the outputs), and its parameters (the leaves not in `inputs`), in the order the
-    plan reads them."""
-    g = _read(made, outputs, inputs)
+    """The plan of the graph of `outputs` (see the module docstring), and its parameters (the leaves not in
+    `inputs`), in the order the plan reads them."""
+    g = _walk(outputs, inputs)
     N, n_args = len(g.nodes), len(arg_widths)
     P, C = n_args, n_args + 1
     leaf = g.codes < 0

@@ -47,7 +47,7 @@ from autobp.ops import (ABS, ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, S
                         value_of)
 
 __all__ = ["Value", "apply", "topo_order", "local_derivatives", "Sweep", "grad", "no_grad",
-           "is_grad_enabled", "recording", "define_op", "COMPILED_NODES"]
+           "is_grad_enabled", "define_op", "COMPILED_NODES"]
 
 Operand = Union["Value", float]    # what an op accepts: a Value, or a number (int and bool count)
 
@@ -236,13 +236,9 @@ def apply(op: Op, *args: Operand) -> Value:
     data = _evaluate(op, operands, numbers)
     if cls is None:                         # numbers only
         return Value(data)
-    mode = _graph_mode.get()
-    if mode is False:                       # inside no_grad()
+    if not _grad_enabled.get():
         return _make_node(cls, data, None, ())
-    node = _make_node(cls, data, op, tuple(operands))
-    if mode is not True:                    # a trace is running: it keeps every node made, in order
-        mode.append(node)
-    return node
+    return _make_node(cls, data, op, tuple(operands))
 
 
 def _evaluate(op: Op, operands: list[Operand], numbers: list[float]) -> float:
@@ -475,16 +471,14 @@ def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = Fa
 # Grad mode (per thread) and user-defined ops
 # ---------------------------------------------------------------------------
 
-# Whether operations record a graph: True, False inside `no_grad()`, or, inside `recording(made)`, the
-# list `made` that also receives every new node in the order made.  A context variable is per thread (a new
-# thread starts with the default) and per asyncio task, so a `no_grad()` in one never silences another, as
-# PyTorch's grad mode.
-_graph_mode: ContextVar[bool | list[Value]] = ContextVar("autobp_graph_mode", default=True)
+# Whether operations record a graph.  A context variable is per thread (a new thread starts with the
+# default) and per asyncio task, so a `no_grad()` in one never silences another, as PyTorch's grad mode.
+_grad_enabled: ContextVar[bool] = ContextVar("autobp_grad_enabled", default=True)
 
 
 def is_grad_enabled() -> bool:
     """False inside `no_grad()` (in this thread)."""
-    return _graph_mode.get() is not False
+    return _grad_enabled.get()
 
 
 @contextmanager
@@ -497,32 +491,11 @@ def no_grad() -> Iterator[None]:
     >>> w2.op, w2.children
     ('', ())
     """
-    token = _graph_mode.set(False)
+    token = _grad_enabled.set(False)
     try:
         yield
     finally:
-        _graph_mode.reset(token)
-
-
-@contextmanager
-def recording() -> Iterator[list[Value]]:
-    """Inside this block (in this thread) every node an operation makes is also appended to the list it gives.
-
-    Nodes are made after their operands, so the list is in a topological order: `autobp.tape.trace` reads
-    the graph its function built from it, without walking the graph afterwards.
-
-    >>> x = Value(2.0)
-    >>> with recording() as made:
-    ...     y = x * x + 1
-    >>> [node.op for node in made]
-    ['*', '+']
-    """
-    made: list[Value] = []
-    token = _graph_mode.set(made)
-    try:
-        yield made
-    finally:
-        _graph_mode.reset(token)
+        _grad_enabled.reset(token)
 
 
 def _parameter_names(name: str, forward: Callable) -> list[str]:
@@ -582,7 +555,7 @@ def _compiled() -> Any:
         _node = importlib.import_module("autobp._node")
     except ImportError:
         return None
-    _node.bind(Value, Op, _graph_mode, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
+    _node.bind(Value, Op, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
                _backward_in_python, _graph_sweep_in_python, MUL, ADD)
     return _node
 

@@ -46,7 +46,7 @@ import numpy as np
 from autobp import batching
 from autobp.adjoints import Adjoints
 from autobp.placeholders import TraceError, placeholder
-from autobp.engine import Value, is_grad_enabled, recording
+from autobp.engine import Value, is_grad_enabled
 from autobp.replay import Arrays, backward, forward, settle, to_numpy
 from autobp.schedule import describe, size
 
@@ -90,26 +90,23 @@ def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Seq
         raise TypeError("trace: give at least one example argument (it fixes the inputs' shapes)")
     names = _arg_names(fn, len(example_args))
     args, widths = zip(*(_example(x, name) for x, name in zip(example_args, names)))
-    with recording() as made:              # the engine keeps each node fn makes, in the order made
-        out = fn(*args)
+    out = fn(*args)
     if not (isinstance(out, Value) or (isinstance(out, (list, tuple)) and out
                                        and all(isinstance(v, Value) for v in out))):
         raise TypeError(f"trace: fn must return a Value or a non-empty list of Values, got {out!r:.80}")
-    return record(out, list(args), names, list(widths), made)
+    return record(out, list(args), names, list(widths))
 
 
-def record(out: Value | Sequence[Value], args: list[Any], names: list[str], widths: list[int | None],
-           made: list[Value] | None = None) -> Tape:
+def record(out: Value | Sequence[Value], args: list[Any], names: list[str], widths: list[int | None]) -> Tape:
     """The Tape of a graph already built: `out` (a Value or a list), its inputs `args` (one Value for an
-    argument of width None, a list of Values otherwise), every other leaf a parameter; `made`, the nodes
-    in the order made (see `engine.recording`), spares reading the graph from `out`."""
+    argument of width None, a list of Values otherwise), every other leaf a parameter."""
     single = isinstance(out, Value)
     outputs: list[Value] = [out] if isinstance(out, Value) else list(out)
     inputs: dict[Value, tuple[int, int]] = {}
     for i, a in enumerate(args):
         for k, p in enumerate([a] if widths[i] is None else a):
             inputs[p] = (i, k)
-    plan, params = batching.build(made or [], outputs, inputs, names, [w or 1 for w in widths])
+    plan, params = batching.build(outputs, inputs, names, [w or 1 for w in widths])
     return Tape(plan, params, names, widths, single)
 
 

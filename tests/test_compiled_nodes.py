@@ -97,11 +97,11 @@ def test_compiled_nodes_bind_and_make_node_refuse_bad_arguments():
         data = grad = label = op_record = operands = _id = None
 
     with pytest.raises(TypeError, match=r"Loose\.data must be one of its own __slots__"):
-        _node.bind(Loose, ops.Op, engine._graph_mode, engine._apply_in_python, engine._float_sweep_in_python,
+        _node.bind(Loose, ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
                    ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="needs a class"):
-        _node.bind(Value(1.0), ops.Op, engine._graph_mode, engine._apply_in_python, engine._float_sweep_in_python,
+        _node.bind(Value(1.0), ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
                    ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="ContextVar"):
@@ -337,50 +337,41 @@ def test_compiled_hvp_reads_the_seed_of_a_leaf_that_only_a_partials_returns():
     assert fallback.calls == 0
 
 
-# -- the twin of the trace's tables -----------------------------------------------------------------
+# -- the twin of the trace's walk -----------------------------------------------------------------
 
-def _tables(made, outputs, inputs):
-    """(the C tables, the Python tables), with the C tables' packed int64 arrays unpacked to lists."""
+def _walks(outputs, inputs):
+    """(the C walk, the Python walk), with the C walk's packed int64 arrays unpacked to lists."""
     import numpy as np
     from autobp import batching
 
     c = [np.frombuffer(x, dtype=np.int64).tolist() if isinstance(x, bytes) else x
-         for x in engine._C.tables(made, outputs, inputs, batching._tables_in_python)]
-    python = list(batching._tables_in_python(made, outputs, inputs))
-    python[-1] = [int(x) for x in python[-1]]                 # live: bools in Python, int64 in C
-    return c, python
+         for x in engine._C.walk(outputs, inputs, batching._walk_in_python)]
+    return c, list(batching._walk_in_python(outputs, inputs))
 
 
 @settings(max_examples=100)
-@given(programs(), st.integers(0, 100), st.booleans())
-def test_compiled_tables_equal_the_python_tables_on_random_graphs(program, cut, recorded):
-    """The same nodes in the same order, with the same codes, operands, levels, kinds, constants and
-    liveness: from the nodes made in order, from part of them (the rest captured), or from none."""
+@given(programs())
+def test_compiled_walk_equals_the_python_walk_on_random_graphs(program):
+    """The same nodes in the same order, with the same codes, operands, levels, kinds and constants."""
     xs, nodes = _build(program, program.inputs)
-    computed = [n for n in nodes if n.operands]
-    made = computed[len(computed) * cut // 100:] if recorded else []
     inputs = {x: (0, k) for k, x in enumerate(xs[:-1])}         # the last input counts as a parameter
     outputs = [nodes[-1], nodes[len(nodes) // 2], nodes[-1]]
-    c, python = _tables(made, outputs, inputs)
+    c, python = _walks(outputs, inputs)
     assert c == python
 
 
-def test_compiled_tables_of_a_traced_mlp_and_their_hand_backs():
+def test_compiled_walk_of_a_traced_mlp_and_its_hand_backs():
     from autobp import batching
-    from autobp.engine import recording
     from autobp.nn import MLP, mse_loss
     from autobp.placeholders import placeholder
 
     mlp = MLP(5, [4, 3], seed=1)
     xs, ys = [placeholder(0.5, f"x{k}") for k in range(5)], [placeholder(0.0, f"y{k}") for k in range(3)]
-    with recording() as made:
-        loss = mse_loss([mlp(xs)], [ys])
-        dropped = mlp(ys[:2] + xs[:3])                        # made, read by no output: dead
+    loss = mse_loss([mlp(xs)], [ys])
     inputs = {**{x: (0, k) for k, x in enumerate(xs)}, **{y: (1, k) for k, y in enumerate(ys)}, Value(2.0): (0, 0)}
-    c, python = _tables(made, [loss, xs[0]], inputs)
+    c, python = _walks([loss, xs[0]], inputs)
     assert c == python and python[7][-1] == -1              # an input fn did not use is found nowhere
-    assert not any(python[-1][python[0].index(d)] for d in dropped) and all(python[-1][:5])
     odd = engine._make_node_in_python(Value, 2.0, ops.MUL, (xs[0], 4))    # an int constant: handed back
-    fallback = Counting(batching._tables_in_python)
-    engine._C.tables([odd], [odd], inputs, fallback)
-    assert fallback.calls == 1
+    walked = Counting(batching._walk_in_python)
+    engine._C.walk([odd], inputs, walked)
+    assert walked.calls == 1

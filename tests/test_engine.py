@@ -123,29 +123,6 @@ def test_engine_no_grad_nests_and_restores_even_on_exception():
     assert (Value(1.0) * 3).op == "*"
 
 
-def test_engine_recording_keeps_every_node_made_in_this_thread_in_order():
-    """recording() gets each new node (not no_grad()'s leaves, not another thread's nodes), in creation order."""
-    import threading
-
-    from autobp.engine import recording
-
-    x = Value(0.5)
-    other: list[Value] = []
-    with recording() as made:
-        y = x * 2
-        with no_grad():
-            x * 3                                   # a leaf: not a node of the graph
-        worker = threading.Thread(target=lambda: other.append(x + 1))
-        worker.start()
-        worker.join()
-        z = (y + x).tanh()
-        with recording() as inner:                  # nested: the inner recording gets its own nodes
-            w = z * z
-    assert made == [y, z.operands[0], z] and inner == [w]
-    assert other[0].op == "+" and is_grad_enabled()
-    assert (x * 4).op == "*"                        # and after the block, a graph without recording
-
-
 def test_engine_backward_on_a_leaf_seeds_one():
     a = Value(2.0)
     a.backward()
