@@ -118,6 +118,10 @@ class Plan:
 def _gather(bufs: np.ndarray, cols: np.ndarray, buffers: list[Buffer], batched: bool) -> Gather:
     """The Gather that collects (bufs[i], cols[i]) in order: one take per buffer read, then at most one reordering."""
     bufs, cols = bufs.reshape(-1), cols.reshape(-1)
+    if (bufs == bufs[0]).all():                         # one buffer (the common case): at most one take
+        u = int(bufs[0])
+        whole = len(cols) == buffers[u].size and bool((cols == np.arange(len(cols))).all())
+        return Gather([(u, None if whole else cols)], None, batched, bufs, cols)
     parts, positions = [], []
     for u in np.unique(bufs).tolist():
         where = np.flatnonzero(bufs == u)
@@ -271,46 +275,49 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
             g.start[grouped].tolist(), g.start[grouped + 1].tolist(), fused[grouped].tolist()):
         groups.setdefault((level, code, batched, roles[begin:end], is_fused), []).append(i)
 
-    def operand_slots(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(buffer, column) of the operands at these positions of g.args."""
-        a = g.args[positions]
-        return np.where(a >= 0, slot_buf[np.maximum(a, 0)], C), np.where(a >= 0, slot_col[np.maximum(a, 0)], -1 - a)
+    # every step's buffer first (operands come from lower levels), then where each operand is read from
+    ordered = sorted(groups.items(), key=lambda kv: kv[0][0])
+    for out, (_, nodes) in enumerate(ordered, len(buffers)):
+        slot_buf[nodes], slot_col[nodes] = out, np.arange(len(nodes))
+    safe = np.maximum(g.args, 0)
+    arg_buf = np.where(var, slot_buf[safe], C)                 # (buffer, column) of every operand
+    arg_col = np.where(var, slot_col[safe], -1 - g.args)
 
     steps: list[Step] = []
-    for (lv, _, is_batched, kinds, is_affine), nodes in sorted(groups.items(), key=lambda kv: kv[0][0]):
+    for (lv, _, is_batched, kinds, is_affine), nodes in ordered:
         idx = np.array(nodes)
         op, out = g.ops[g.codes[nodes[0]]], len(buffers)
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
         labels = [g.nodes[i].label for i in nodes]
         at = g.start[idx][:, None]
-        inv_pos = [k for k, r in enumerate(kinds) if r < 2]
-        bat_pos = [k for k, r in enumerate(kinds) if r == 2]
+        role_of = np.frombuffer(kinds, dtype=np.uint8)
+        inv_pos, bat_pos = np.flatnonzero(role_of < 2), np.flatnonzero(role_of == 2)
 
-        def gather(positions: list[int], batched: bool) -> Gather | None:
-            return _gather(*operand_slots(at + np.array(positions, dtype=np.int64)), buffers, batched) \
-                if positions else None
+        def gather(positions: np.ndarray, batched: bool) -> Gather | None:
+            return _gather(arg_buf[at + positions], arg_col[at + positions], buffers, batched) \
+                if len(positions) else None
 
         if is_affine:
-            products = g.args[at + np.array([k for k, r in enumerate(kinds) if r == 3])]      # (n, K) node indices
-            x_first = g.batched[np.maximum(g.args[g.start[products]], 0)] & (g.args[g.start[products]] >= 0)
+            products = g.args[at + np.flatnonzero(role_of == 3)]      # (n, K) node indices
+            x_first = arg_batched[g.start[products]]              # the batched factor comes first
             w_pos = g.start[products] + x_first                 # the factor shared by the batch
             a_pos = g.start[products] + ~x_first                # the batched factor
-            a_buf, a_col = operand_slots(a_pos)
+            a_buf, a_col = arg_buf[a_pos], arg_col[a_pos]
             shared = bool((a_buf == a_buf[0]).all() and (a_col == a_col[0]).all())
             step = Step("affine", op, lv, out, True, labels,
-                        [gather(inv_pos, False), _gather(*operand_slots(w_pos), buffers, False),
+                        [gather(inv_pos, False), _gather(arg_buf[w_pos], arg_col[w_pos], buffers, False),
                          _gather(a_buf[0] if shared else a_buf, a_col[0] if shared else a_col, buffers, True),
                          gather(bat_pos, True)],
                         width=products.shape[1], n_invariant=len(inv_pos), n_batched=len(bat_pos), shared=shared)
         elif op.variadic:
-            bat_pos = [k for k, r in enumerate(kinds) if r >= 2]
-            order = np.array(inv_pos + bat_pos)
+            bat_pos = np.flatnonzero(role_of >= 2)
+            order = np.concatenate([inv_pos, bat_pos])
             step = Step("sum", op, lv, out, is_batched, labels, [gather(inv_pos, False), gather(bat_pos, True)],
                         width=len(kinds), n_invariant=len(inv_pos),
                         term_order=None if (order == np.arange(len(order))).all() else np.argsort(order))
         else:
-            step = Step("map", op, lv, out, is_batched, labels, [gather([k], r == 2) for k, r in enumerate(kinds)])
-        slot_buf[idx], slot_col[idx] = out, np.arange(len(nodes))
+            step = Step("map", op, lv, out, is_batched, labels,
+                        [gather(np.array([k]), r == 2) for k, r in enumerate(kinds)])
         steps.append(step)
     plan = Plan(buffers, steps, list(zip(slot_buf[out_idx].tolist(), slot_col[out_idx].tolist())),
                 np.array(g.constants, dtype=float), n_args, P, C)
