@@ -133,9 +133,11 @@ def mnist_shaped(samples: int, seed: int = 0) -> dict:
 def trace_vs_build(sizes: list[int], reps: int) -> dict:
     """T4: trace(per-sample ½‖a − y‖²) against calling the same function on Values once (medians).
 
-    Timed in process CPU time (single-threaded Python both), which the other agents on a shared machine disturb less.
+    Timed in this thread's CPU time (single-threaded Python both), which other processes on a shared machine
+    disturb less than wall-clock time, and which, unlike process time, leaves out NumPy's BLAS threads (they
+    spin for a while after the matrix workloads before them).
     """
-    clock = time.process_time
+    clock = time.thread_time
     from autobp import Value, trace
     from autobp.engine import topo_order
     from autobp.nn import MLP, mse_loss
