@@ -15,7 +15,8 @@ from __future__ import annotations
 import linecache
 import sys
 
-from autobp.engine import Value
+from autobp.engine import _C, Value
+from autobp.ops import ABS, ADD, DIV, MUL, NEG, POW, SUB
 
 __all__ = ["TraceError", "placeholder"]
 
@@ -61,6 +62,10 @@ class _Placeholder(Value):
         raise _branch_error("compares", 2)
 
     __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+
+if _C is not None:     # the C helper's slots for + - * / ** - abs(): they call apply as Value's methods do
+    _C.fast_operators(_Placeholder, ADD, SUB, MUL, DIV, POW, NEG, ABS)
 
 
 def placeholder(x: float, label: str) -> _Placeholder:

@@ -428,3 +428,37 @@ def test_compiled_new_value_hands_only_the_unusual_to_python():
     finally:
         _node.bind(*bound, original)
     assert Value.__new__ is _node.new_value
+
+
+# -- a traced input's operators as C slots ------------------------------------------------------------
+
+def _node_of(make):
+    """(class, data, op, operands' data) of make(), or (error type, message)."""
+    try:
+        v = make()
+    except Exception as e:                                   # noqa: BLE001 — the error is what is compared
+        return type(e), str(e)
+    data = Value.__dict__["data"].__get__            # the slot itself: a placeholder refuses user reads
+    return type(v), data(v), v.op, tuple(data(a) if isinstance(a, Value) else a for a in v.operands)
+
+
+@pytest.mark.parametrize("expression", [
+    "w + x", "x + w", "x + 2.0", "2 + x", "w - x", "x - w", "3.0 - x", "x - 1", "w * x", "x * w", "x * x",
+    "2.5 * x", "x * 4", "w / x", "x / w", "1 / x", "x / 0.5", "x ** 2", "2 ** x", "w ** x", "x ** w", "-x",
+    "abs(x)", "x + 'a'", "'a' * x", "x / 0", "(-x) ** 0.5", "pow(x, 2, 3)", "x * None",
+])
+def test_a_traced_input_computes_like_a_value(expression):
+    """The C slots of trace's placeholders make what Value's operators make, in the same operand order,
+    with the result a placeholder too, or raise the same error."""
+    from autobp.placeholders import placeholder
+
+    w, v = Value(1.5), Value(0.75, "x")
+    x = placeholder(0.75, "x")
+    traced = _node_of(lambda: eval(expression, {}, {"w": w, "x": x}))
+    plain = _node_of(lambda: eval(expression, {}, {"w": w, "x": v}))
+    if traced[0] is not Value and isinstance(traced[0], type) and issubclass(traced[0], Value):
+        assert traced[0] is type(x) and plain[0] is Value
+        traced, plain = traced[1:], plain[1:]
+    if expression.startswith("pow("):                # a TypeError both ways, each in Python's own words
+        traced, plain = traced[:1], plain[:1]
+    assert traced == plain

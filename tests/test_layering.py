@@ -52,7 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     "array_ops": {"ops"},
     "replay": {"engine", "ops", "batching", "array_ops"},
     "schedule": {"engine", "batching", "adjoints"},
-    "placeholders": {"engine"},
+    "placeholders": {"engine", "ops"},
     "tape": {"engine", "batching", "adjoints", "replay", "schedule", "placeholders"},
     "fdbatch": {"engine", "tape", "shifts"},   # gradcheck's 2n shifted points as one batch
     "notation": {"engine"},                    # numbers and formulas as the worked examples print them
