@@ -1,5 +1,5 @@
 /* autobp._node: the speed layer.  C twins of seven things in autobp/engine.py, of
- * two in autobp/forward.py and of the trace's walk in autobp/batching.py.
+ * two in autobp/forward.py and of two in autobp/batching.py (the trace's walk and its fusion analysis).
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
@@ -14,7 +14,8 @@
  *       the tangent sweep on floats;
  *   float_hvp(output, inputs, seeds, fallback) = forward._hvp_in_python's floats,
  *       computed without making the gradient's graph (see there);
- *   walk(outputs, inputs, fallback)      = batching._walk_in_python.
+ *   walk(outputs, inputs, fallback)      = batching._walk_in_python;
+ *   fusion(codes, start, args, ...)      = batching._fusion_in_python.
  *
  * A learner may skip this file: the Python is the reference, and with
  * AUTOBP_PURE_PYTHON=1 it is exactly what runs.  Each twin takes the same
@@ -1582,6 +1583,117 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* ------------------------------------------------------------------------- */
+/* The C twin of the plan's fusion analysis: autobp.batching._fusion_in_python */
+/* ------------------------------------------------------------------------- */
+
+/* A read-only, C-contiguous buffer of `n` items of `itemsize` bytes (n < 0: any length, returned in n). */
+static int
+int_buffer(PyObject *array, Py_buffer *view, Py_ssize_t itemsize, Py_ssize_t *n, const char *name)
+{
+    if (PyObject_GetBuffer(array, view, PyBUF_C_CONTIGUOUS) < 0) {
+        return -1;
+    }
+    if (view->itemsize != itemsize || (*n >= 0 && view->len / itemsize != *n)) {
+        PyErr_Format(PyExc_ValueError, "fusion(): %s must hold %zd-byte items%s", name, itemsize,
+                     *n >= 0 ? " for every node" : "");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    *n = view->len / itemsize;
+    return 0;
+}
+
+PyDoc_STRVAR(fusion_doc,
+"fusion(codes, start, args, batched, output_at, mul, sum)\n--\n\n"
+"autobp.batching._fusion_in_python in C: (absorbed, fused, role) as bytes,\n"
+"from the graph's int64 arrays and its bool array `batched`.");
+
+static PyObject *
+fusion(PyObject *module, PyObject *const *argv, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        return PyErr_Format(PyExc_TypeError, "fusion() takes 7 arguments (codes, start, args, batched, "
+                            "output_at, mul, sum), got %zd", nargs);
+    }
+    long long mul = PyLong_AsLongLong(argv[5]), sum = PyLong_AsLongLong(argv[6]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer views[5];
+    Py_ssize_t n = -1, n1, na = -1, nout = -1, nb;
+    int got = 0;
+    if (int_buffer(argv[0], &views[got], 8, &n, "codes") == 0 && ++got && (n1 = n + 1, 1)
+        && int_buffer(argv[1], &views[got], 8, &n1, "start") == 0 && ++got
+        && int_buffer(argv[2], &views[got], 8, &na, "args") == 0 && ++got && (nb = n, 1)
+        && int_buffer(argv[3], &views[got], 1, &nb, "batched") == 0 && ++got
+        && int_buffer(argv[4], &views[got], 8, &nout, "output_at") == 0) {
+        got++;
+    }
+    PyObject *result = NULL;
+    if (got == 5) {
+        const int64_t *codes = views[0].buf, *start = views[1].buf, *args = views[2].buf, *outs = views[4].buf;
+        const char *batched = views[3].buf;
+        Py_ssize_t *uses = PyMem_Calloc(n + 1, sizeof(Py_ssize_t)), *reader = PyMem_Malloc((n + 1) * sizeof(Py_ssize_t));
+        PyObject *absorbed = PyBytes_FromStringAndSize(NULL, n), *fused = PyBytes_FromStringAndSize(NULL, n);
+        PyObject *role = PyBytes_FromStringAndSize(NULL, na);
+        if (uses == NULL || reader == NULL) {
+            PyErr_NoMemory();
+        } else if (absorbed != NULL && fused != NULL && role != NULL) {
+            char *ab = PyBytes_AS_STRING(absorbed), *fu = PyBytes_AS_STRING(fused), *ro = PyBytes_AS_STRING(role);
+            memset(ab, 0, n);
+            memset(fu, 0, n);
+            int bad = start[n] != na;
+            for (Py_ssize_t i = 0; i < n && !bad; i++) {
+                for (int64_t a = start[i]; a < start[i + 1]; a++) {
+                    int64_t j = args[a];
+                    if (j >= n) {
+                        bad = 1;
+                        break;
+                    }
+                    if (j >= 0) {
+                        uses[j]++;
+                        reader[j] = i;
+                    }
+                }
+            }
+            for (Py_ssize_t k = 0; k < nout && !bad; k++) {
+                bad = outs[k] < 0 || outs[k] >= n;
+                if (!bad) {
+                    uses[outs[k]] = -1;                    /* an output is never absorbed */
+                }
+            }
+            for (Py_ssize_t i = 0; i < n && !bad; i++) {
+                if (codes[i] != mul || start[i + 1] - start[i] != 2 || !batched[i] || uses[i] != 1) {
+                    continue;
+                }
+                int64_t x = args[start[i]], y = args[start[i] + 1];
+                if ((x >= 0 && batched[x]) != (y >= 0 && batched[y]) && codes[reader[i]] == sum) {
+                    ab[i] = fu[reader[i]] = 1;
+                }
+            }
+            for (Py_ssize_t a = 0; a < na && !bad; a++) {
+                int64_t j = args[a];
+                ro[a] = j < 0 ? 0 : ab[j] ? 3 : batched[j] ? 2 : 1;
+            }
+            if (bad) {
+                PyErr_SetString(PyExc_ValueError, "fusion(): start, args and output_at must index the nodes");
+            } else {
+                result = PyTuple_Pack(3, absorbed, fused, role);
+            }
+        }
+        PyMem_Free(uses);
+        PyMem_Free(reader);
+        Py_XDECREF(absorbed);
+        Py_XDECREF(fused);
+        Py_XDECREF(role);
+    }
+    for (int k = 0; k < got; k++) {
+        PyBuffer_Release(&views[k]);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL, bind_doc},
     {"make_node", (PyCFunction)(void (*)(void))make_node, METH_FASTCALL, make_node_doc},
@@ -1595,6 +1707,7 @@ static PyMethodDef methods[] = {
     {"float_push", (PyCFunction)(void (*)(void))float_push, METH_FASTCALL, float_push_doc},
     {"float_hvp", (PyCFunction)(void (*)(void))float_hvp, METH_FASTCALL, float_hvp_doc},
     {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL, walk_doc},
+    {"fusion", (PyCFunction)(void (*)(void))fusion, METH_FASTCALL, fusion_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -222,6 +222,35 @@ def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
             [index.get(v, -1) for v in inputs], [index[v] for v in outputs])
 
 
+def _fusion_in_python(codes: np.ndarray, start: np.ndarray, args: np.ndarray, batched: np.ndarray,
+                      output_at: np.ndarray, mul: int, sum_: int) -> tuple[bytes, bytes, bytes]:
+    """(absorbed, fused, role), one byte per node, per node and per operand.
+
+    A product w·a is *absorbed* into the sum that reads it (which is then *fused*) when one factor is
+    batched and the other not, it is read once, by a sum, and it is not an output: an affine step then
+    computes the sum's Σ_k W_jk·A_jk without a step of its own.  An operand's role is 0 for a constant,
+    1 invariant, 2 batched, 3 an absorbed product.  (With the C helper, its twin autobp._node.fusion.)
+    """
+    codes, start, args, batched = codes.tolist(), start.tolist(), args.tolist(), batched.tolist()
+    n = len(codes)
+    uses, reader = [0] * n, [-1] * n
+    for i in range(n):
+        for j in args[start[i]:start[i + 1]]:
+            if j >= 0:
+                uses[j] += 1
+                reader[j] = i
+    outputs = set(output_at.tolist())
+    absorbed, fused = bytearray(n), bytearray(n)
+    for i in range(n):
+        if codes[i] != mul or start[i + 1] - start[i] != 2 or not batched[i] or uses[i] != 1 or i in outputs:
+            continue
+        x, y = args[start[i]], args[start[i] + 1]
+        if (x >= 0 and batched[x]) != (y >= 0 and batched[y]) and codes[reader[i]] == sum_:
+            absorbed[i] = fused[reader[i]] = 1
+    role = bytes(0 if j < 0 else 3 if absorbed[j] else 2 if batched[j] else 1 for j in args)
+    return bytes(absorbed), bytes(fused), role
+
+
 def _code(g: _Graph, op: Op) -> int:
     """op's code in g (−2, matching no node, when no node of g has that op)."""
     return next((k for k, known in enumerate(g.ops) if known is op), -2)
@@ -245,28 +274,13 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     used = g.input_at >= 0
     slot_buf[g.input_at[used]], slot_col[g.input_at[used]] = input_slots[used, 0], input_slots[used, 1]
 
-    # uses, and the products to fuse: w·a (one factor batched) read once, by a batched sum, not an output
-    var = g.args >= 0
+    # the products to fuse (w·a, one factor batched, read once, by a sum) and the role of every operand
     out_idx = g.output_at
-    uses = np.bincount(g.args[var], minlength=N)
-    np.add.at(uses, out_idx, 1)
-    owner = np.repeat(np.arange(N), np.diff(g.start))
-    reader = np.full(N, -1)
-    reader[g.args[var]] = owner[var]
-    arg_batched = np.where(var, g.batched[np.maximum(g.args, 0)], False)
-    binary = np.diff(g.start) == 2
-    first = np.where(binary, g.start[:-1], 0)
-    padded = np.append(arg_batched, [False, False])         # so first + 1 is an index even where unused
-    mul = (g.codes == _code(g, MUL)) & binary
-    is_sum = g.codes == _code(g, SUM)
-    absorbed = (mul & g.batched & (uses == 1) & (padded[first] != padded[first + 1]) & (reader >= 0)
-                & is_sum[reader])
-    absorbed[out_idx] = False
-    fused = np.zeros(N, dtype=bool)
-    fused[reader[absorbed]] = True
-    # the role of every operand: constant, invariant, batched, or a fused product
-    role = np.where(~var, 0, np.where(absorbed[np.maximum(g.args, 0)], 3, np.where(arg_batched, 2, 1)))
-    roles = role.astype(np.uint8).tobytes()
+    fusion = _fusion_in_python if _C is None else _C.fusion
+    absorbed, fused, role = (np.frombuffer(b, dtype=np.uint8) for b in fusion(
+        g.codes, g.start, g.args, g.batched, out_idx, _code(g, MUL), _code(g, SUM)))
+    absorbed, fused = absorbed.view(bool), fused.view(bool)
+    roles = role.tobytes()
 
     groups: dict[tuple, list[int]] = {}
     grouped = np.flatnonzero(~leaf & ~absorbed)           # the computed nodes that get a step
@@ -279,9 +293,10 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
     ordered = sorted(groups.items(), key=lambda kv: kv[0][0])
     for out, (_, nodes) in enumerate(ordered, len(buffers)):
         slot_buf[nodes], slot_col[nodes] = out, np.arange(len(nodes))
-    safe = np.maximum(g.args, 0)
-    arg_buf = np.where(var, slot_buf[safe], C)                 # (buffer, column) of every operand
-    arg_col = np.where(var, slot_col[safe], -1 - g.args)
+    k = len(g.constants)                      # (buffer, column) of every operand: constant c is "node" N + c
+    at_row = np.where(g.args >= 0, g.args, N - 1 - g.args)
+    arg_buf = np.concatenate([slot_buf, np.full(k, C)])[at_row]
+    arg_col = np.concatenate([slot_col, np.arange(k)])[at_row]
 
     steps: list[Step] = []
     for (lv, _, is_batched, kinds, is_affine), nodes in ordered:
@@ -299,7 +314,7 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
 
         if is_affine:
             products = g.args[at + np.flatnonzero(role_of == 3)]      # (n, K) node indices
-            x_first = arg_batched[g.start[products]]              # the batched factor comes first
+            x_first = role[g.start[products]] == 2                # the batched factor comes first
             w_pos = g.start[products] + x_first                 # the factor shared by the batch
             a_pos = g.start[products] + ~x_first                # the batched factor
             a_buf, a_col = arg_buf[a_pos], arg_col[a_pos]

@@ -462,3 +462,51 @@ def test_a_traced_input_computes_like_a_value(expression):
     if expression.startswith("pow("):                # a TypeError both ways, each in Python's own words
         traced, plain = traced[:1], plain[:1]
     assert traced == plain
+
+
+# -- the twin of the plan's fusion analysis ------------------------------------------------------------
+
+def _fusions(outputs, inputs):
+    """(the C fusion, the Python fusion) of the walked graph, with MUL and SUM's codes."""
+    from autobp import batching
+
+    g = batching._walk(outputs, inputs)
+    arrays = (g.codes, g.start, g.args, g.batched, g.output_at,
+              batching._code(g, ops.MUL), batching._code(g, ops.SUM))
+    return engine._C.fusion(*arrays), batching._fusion_in_python(*arrays)
+
+
+@settings(max_examples=100)
+@given(programs())
+def test_compiled_fusion_equals_the_python_fusion_on_random_graphs(program):
+    xs, nodes = _build(program, program.inputs)
+    inputs = {x: (0, k) for k, x in enumerate(xs[:-1])}
+    c, python = _fusions([nodes[-1], nodes[len(nodes) // 2]], inputs)
+    assert c == python
+
+
+def test_compiled_fusion_of_mlps_absorbs_each_layers_products():
+    from autobp.nn import MLP, l2_penalty, mse_loss
+    from autobp.placeholders import placeholder
+
+    mlp = MLP(5, [4, 3], seed=1)
+    xs, ys = [placeholder(0.5, f"x{k}") for k in range(5)], [placeholder(0.0, f"y{k}") for k in range(3)]
+    out = mlp(xs)
+    loss = mse_loss([out], [ys]) + l2_penalty(mlp.parameters(), 0.1) + 2.0 * xs[0]
+    inputs = {**{x: (0, k) for k, x in enumerate(xs)}, **{y: (1, k) for k, y in enumerate(ys)}}
+    (absorbed, fused, role), python = _fusions([loss, out[0]], inputs)
+    assert (absorbed, fused, role) == python
+    assert absorbed.count(1) == 5 * 4 + 4 * 3 and fused.count(1) == 4 + 3    # every w·a, every neuron's sum
+    assert set(role) == {0, 1, 2, 3}
+
+
+def test_compiled_fusion_refuses_arrays_that_do_not_fit():
+    import numpy as np
+
+    one = np.array([-1], dtype=np.int64)
+    with pytest.raises(ValueError, match="must index the nodes"):
+        engine._C.fusion(one, np.array([0, 1]), np.array([5]), np.array([True]), np.array([0]), 0, 1)
+    with pytest.raises(ValueError, match="8-byte items"):
+        engine._C.fusion(one.astype(np.int32), np.array([0, 0]), one[:0], np.array([True]), np.array([0]), 0, 1)
+    with pytest.raises(TypeError, match="takes 7 arguments"):
+        engine._C.fusion(one)
