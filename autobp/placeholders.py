@@ -70,7 +70,4 @@ if _C is not None:     # the C helper's slots for + - * / ** - abs(): they call 
 
 def placeholder(x: float, label: str) -> _Placeholder:
     """A traced input holding the example value x."""
-    v = _Placeholder(x, label)
-    if type(v) is not _Placeholder:       # Value.__new__ makes a plain Value: give it the placeholder's class
-        v.__class__ = _Placeholder
-    return v
+    return _Placeholder(x, label)

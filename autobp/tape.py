@@ -74,10 +74,12 @@ def _example(x: object, name: str) -> tuple[Value | list[Value], int | None]:
 
     if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__len__"):
         return placeholder(number(x, name), name), None
-    xs = [number(v, f"{name}[{k}]") for k, v in enumerate(cast(Sequence[object], x))]
+    xs = list(cast(Sequence[object], x))
+    if not all(type(v) is float for v in xs):          # floats (the common case) need no conversion
+        xs = [number(v, f"{name}[{k}]") for k, v in enumerate(xs)]
     if not xs:
         raise ValueError(f"trace: example {name} is an empty list")
-    return [placeholder(v, f"{name}[{k}]") for k, v in enumerate(xs)], len(xs)
+    return [placeholder(v, f"{name}[{k}]") for k, v in enumerate(cast(list[float], xs))], len(xs)
 
 
 def trace(fn: Callable[..., Value | Sequence[Value]], *example_args: float | Sequence[float]) -> Tape:
