@@ -60,7 +60,7 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
     parents: dict[Value, list[Value]] = {n: [] for n in nodes}
     locals_: dict[Value, tuple[float, ...]] = {}
     for n in nodes:
-        below = [c for c in dict.fromkeys(n.children) if c in inside]
+        below = [c for c in dict.fromkeys(n.operands) if c in inside]     # constants (floats) are never inside
         if below:
             locals_[n] = local_derivatives(n)
             for c in below:
@@ -100,12 +100,12 @@ def _between(upper: Value, lower: Value, swept: dict[Value, float]) -> list[Valu
     from `upper` inside them finds those that lead up to `upper`.
     """
     found: set[Value] = set()
-    stack = [c for c in upper.children if c in swept and c is not lower]
+    stack = [c for c in upper.operands if c in swept and c is not lower]        # constants are never swept
     while stack:
         n = stack.pop()
         if n not in found:
             found.add(n)
-            stack.extend(c for c in n.children if c in swept and c is not lower)
+            stack.extend(c for c in n.operands if c in swept and c is not lower)
     return sorted(found, key=lambda n: n._id)
 
 

@@ -30,6 +30,6 @@ def nodes_between(output: Value, sources: Iterable[Value]) -> list[Value]:
     order = topo_order(output)
     on_path = set(sources)
     for node in order:
-        if any(c in on_path for c in node.operands):      # constants (floats) are never on a path
+        if not on_path.isdisjoint(node.operands):       # constants (floats) are never on a path
             on_path.add(node)
     return [n for n in order if n in on_path]
