@@ -445,3 +445,38 @@ def test_sums_of_fewer_than_8_terms_and_elementwise_steps_are_the_engines_floats
         engine = [apply(SUM, *[Value(x[i]) * x[(i + 1) % k] - x[i] / 3.0 for i in range(k)], w, x[0]).data
                   for x in X]
         assert tape(X).tolist() == engine
+
+
+def _positional(a, b, /, c, *args, d=1, **kw):
+    return a
+
+
+class _Callable:
+    def method(self, p, q):
+        return p
+
+    def __call__(self, u, v):
+        return u
+
+
+def test_argument_names_read_from_the_code_are_those_inspect_gives():
+    """trace names a batch's arguments after fn's parameters; a plain function's are read from its code."""
+    import functools
+    import inspect
+
+    from autobp.tape import _arg_names
+
+    @functools.wraps(_positional)
+    def wrapped(*args, **kwargs):
+        return _positional(*args, **kwargs)
+
+    def by_inspect(fn, n):
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
+
+    for fn in (_positional, lambda x, y=2.0: x, _Callable().method, _Callable(), wrapped,
+               functools.partial(_positional, 1.0), lambda *xs: xs[0]):
+        assert _arg_names(fn, 4) == by_inspect(fn, 4)
+    assert _arg_names(_positional, 4) == ["a", "b", "c", "arg3"]
+    assert _arg_names(max, 2) == ["arg0", "arg1"]                   # no signature to read
