@@ -1,9 +1,8 @@
-/* autobp._node: the speed layer.  C twins of seven things in autobp/engine.py, of
+/* autobp._node: the speed layer.  C twins of six things in autobp/engine.py, of
  * two in autobp/forward.py and of two in autobp/batching.py (the trace's walk and its fusion analysis).
  *
  *   make_node(cls, data, op, operands)  = engine._make_node_in_python, and the
  *       node is left out of the cyclic garbage collector (see below);
- *   new_value(cls, data, label='')      = Value.__new__, for a finite float;
  *   fast_operators(cls, ...)            = Value's operators for a subclass, as C slots;
  *   apply(op, *args)                     = engine.apply, on its common path;
  *   float_sweep(root)                    = engine.Sweep(root).run(), floats;
@@ -64,7 +63,6 @@ static PyObject *py_sweep = NULL;          /* engine._float_sweep_in_python */
 static PyObject *py_topo_order = NULL;     /* engine._topo_order_in_python */
 static PyObject *py_backward = NULL;       /* engine._backward_in_python */
 static PyObject *py_graph_sweep = NULL;    /* engine._graph_sweep_in_python */
-static PyObject *py_new = NULL;            /* Value.__new__ as written in Python */
 static PyObject *mul_op = NULL, *add_op = NULL;    /* ops.MUL and ops.ADD, what Value's * and + apply */
 static long long next_id = 0;              /* creation numbers, shared with engine._new_id's range */
 static PyObject *zero, *one, *empty, *empty_tuple;
@@ -75,12 +73,12 @@ static PyObject *s_forward, *s_partials, *s_domain, *s_formulas, *s_variadic, *s
 #define IS_NODE(x) PyObject_TypeCheck((x), node_type)
 
 PyDoc_STRVAR(bind_doc,
-"bind(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward, graph_sweep, mul, add, new)\n--\n\n"
+"bind(cls, op_cls, grad_enabled, apply, sweep, topo_order, backward, graph_sweep, mul, add)\n--\n\n"
 "Make make_node() build instances of `cls`, whose __slots__ must include\n"
 "data, grad, label, op_record, operands and _id; read an op record's fields\n"
 "from the slots of `op_cls` (ops.Op); keep the grad-mode object and the\n"
-"Python apply, float sweep, topo_order, backward, graph sweep and\n"
-"Value.__new__ to fall back on, and the op records that cls's * and + apply.");
+"Python apply, float sweep, topo_order, backward and graph sweep to fall\n"
+"back on, and the op records that cls's * and + apply.");
 
 /* The offsets of the slots `names` in instances of `cls`, which must declare them in its own __slots__. */
 static int
@@ -113,9 +111,9 @@ slot_offsets(PyObject *cls, const char *const *names, int n, Py_ssize_t *found)
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 11) {
-        return PyErr_Format(PyExc_TypeError, "bind() takes 11 arguments (cls, op_cls, grad_enabled, apply, "
-                            "sweep, topo_order, backward, graph_sweep, mul, add, new), got %zd", nargs);
+    if (nargs != 10) {
+        return PyErr_Format(PyExc_TypeError, "bind() takes 10 arguments (cls, op_cls, grad_enabled, apply, "
+                            "sweep, topo_order, backward, graph_sweep, mul, add), got %zd", nargs);
     }
     Py_ssize_t found[NSLOTS], found_op[NOPSLOTS];
     if (slot_offsets(args[0], SLOT_NAMES, NSLOTS, found) < 0 || slot_offsets(args[1], OP_SLOT_NAMES, NOPSLOTS, found_op) < 0) {
@@ -140,7 +138,6 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XSETREF(py_graph_sweep, Py_NewRef(args[7]));
     Py_XSETREF(mul_op, Py_NewRef(args[8]));
     Py_XSETREF(add_op, Py_NewRef(args[9]));
-    Py_XSETREF(py_new, Py_NewRef(args[10]));
     Py_RETURN_NONE;
 }
 
@@ -207,37 +204,6 @@ make_node(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return PyErr_Format(PyExc_TypeError, "make_node() needs a subclass of %s, got %R", node_type->tp_name, args[0]);
     }
     return new_node((PyTypeObject *)args[0], args[1], args[2], args[3]);
-}
-
-PyDoc_STRVAR(new_value_doc,
-"new_value(cls, data, label='')\n--\n\n"
-"Value.__new__ in C, for a finite float and a str label: a leaf of `cls`.\n"
-"Every other call goes to Value.__new__ as written in Python, which\n"
-"converts the number or raises the same error.");
-
-static PyObject *
-new_value(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    PyObject *label = empty;
-    int usual = py_new != NULL && nargs >= 2;
-    if (usual && nkw == 1) {                              /* Value(x, label=...) */
-        usual = nargs == 2 && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "label") == 0;
-        label = args[2];
-    } else if (usual) {                                   /* Value(x) or Value(x, label) */
-        usual = nkw == 0 && nargs <= 3;
-        label = nargs == 3 ? args[2] : empty;
-    }
-    usual = usual && PyType_Check(args[0]) && PyType_IsSubtype((PyTypeObject *)args[0], node_type)
-            && PyFloat_CheckExact(args[1]) && isfinite(PyFloat_AS_DOUBLE(args[1])) && PyUnicode_Check(label);
-    if (!usual) {
-        return PyObject_Vectorcall(py_new, args, nargs, kwnames);
-    }
-    PyObject *node = new_node((PyTypeObject *)args[0], args[1], Py_None, empty_tuple);
-    if (node != NULL && label != empty) {
-        Py_SETREF(SLOT(node, LABEL), Py_NewRef(label));
-    }
-    return node;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1697,7 +1663,6 @@ fusion(PyObject *module, PyObject *const *argv, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL, bind_doc},
     {"make_node", (PyCFunction)(void (*)(void))make_node, METH_FASTCALL, make_node_doc},
-    {"new_value", (PyCFunction)(void (*)(void))new_value, METH_FASTCALL | METH_KEYWORDS, new_value_doc},
     {"fast_operators", (PyCFunction)(void (*)(void))fast_operators, METH_FASTCALL, fast_operators_doc},
     {"apply", (PyCFunction)(void (*)(void))apply, METH_FASTCALL, apply_doc},
     {"float_sweep", float_sweep, METH_O, float_sweep_doc},

@@ -556,19 +556,17 @@ def _compiled() -> Any:
     except ImportError:
         return None
     _node.bind(Value, Op, _grad_enabled, _apply_in_python, _float_sweep_in_python, _topo_order_in_python,
-               _backward_in_python, _graph_sweep_in_python, MUL, ADD, _new_in_python)
+               _backward_in_python, _graph_sweep_in_python, MUL, ADD)
     return _node
 
 
-# With the C helper, `apply`, `topo_order`, node making, `Value(x)`, both sweeps and backward() are its
-# twins; each hands anything unusual back to the Python above, so results and errors are the same either way.
+# With the C helper, `apply`, `topo_order`, node making, both sweeps and backward() are its twins;
+# each hands anything unusual back to the Python above, so results and errors are the same either way.
 _apply_in_python = apply
 _topo_order_in_python = topo_order
-_new_in_python = Value.__new__
 _C = _compiled()
 COMPILED_NODES = _C is not None     # True: autobp/_node.c makes the nodes, applies ops and runs the sweeps
 if _C is not None:
-    Value.__new__ = _C.new_value                                  # type: ignore[method-assign]
     apply = _C.apply                                              # noqa: F811
     topo_order = _C.topo_order                                    # noqa: F811
     _make_node = _C.make_node

@@ -99,18 +99,18 @@ def test_compiled_nodes_bind_and_make_node_refuse_bad_arguments():
     with pytest.raises(TypeError, match=r"Loose\.data must be one of its own __slots__"):
         _node.bind(Loose, ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
-                   ops.MUL, ops.ADD, engine._new_in_python)
+                   ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="needs a class"):
         _node.bind(Value(1.0), ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
-                   ops.MUL, ops.ADD, engine._new_in_python)
+                   ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="ContextVar"):
         _node.bind(Value, ops.Op, object(), engine._apply_in_python, engine._float_sweep_in_python,
                    engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
-                   ops.MUL, ops.ADD, engine._new_in_python)
+                   ops.MUL, ops.ADD)
     with pytest.raises(TypeError, match="takes 4 arguments"):
         _node.make_node(Value, 1.0)
-    with pytest.raises(TypeError, match="takes 11 arguments"):
+    with pytest.raises(TypeError, match="takes 10 arguments"):
         _node.bind(Value)
     with pytest.raises(TypeError, match="subclass"):
         _node.make_node(int, 1.0, None, ())
@@ -375,59 +375,6 @@ def test_compiled_walk_of_a_traced_mlp_and_its_hand_backs():
     walked = Counting(batching._walk_in_python)
     engine._C.walk([odd], inputs, walked)
     assert walked.calls == 1
-
-
-# -- the twin of Value.__new__ ----------------------------------------------------------------------
-
-def _made(new, *args, **kwargs):
-    """(class, slots) of the leaf new(*args, **kwargs) makes, or (error type, message)."""
-    try:
-        v = new(*args, **kwargs)
-    except Exception as e:                                   # noqa: BLE001 — the error is what is compared
-        return type(e), str(e)
-    return type(v), (v.data, type(v.data), v.grad, v.label, v.op_record, v.operands)
-
-
-class _Sub(Value):
-    __slots__ = ()
-
-
-class _Str(str):
-    pass
-
-
-@pytest.mark.parametrize("args, kwargs", [
-    ((Value, 2.5), {}), ((Value, -0.0), {}), ((Value, 1e308), {}), ((_Sub, 2.5), {}),
-    ((Value, 2.5, "a"), {}), ((Value, 2.5), {"label": "a"}), ((Value, 2.5, _Str("s")), {}),
-    ((Value, 3), {}), ((Value, True, "b"), {}), ((Value, 10 ** 400), {}), ((Value, math.nan), {}),
-    ((Value, math.inf), {"label": "x"}), ((Value, "1.0"), {}), ((Value, Value(1.0)), {}), ((Value, None), {}),
-    ((Value, 2.5, 3), {}), ((Value, 2.5), {"label": None}), ((Value, 2.5), {"name": "a"}),
-    ((Value, 2.5, "a", "b"), {}), ((Value,), {}), ((int, 2.5), {}),
-])
-def test_compiled_new_value_equals_value_new_in_python(args, kwargs):
-    """Value(x) in C makes the same leaf as Value.__new__ in Python, or raises the same error."""
-    from autobp import _node
-
-    assert _made(_node.new_value, *args, **kwargs) == _made(engine._new_in_python, *args, **kwargs)
-
-
-def test_compiled_new_value_hands_only_the_unusual_to_python():
-    from autobp import _node
-
-    original = engine._new_in_python
-    counted = Counting(original)
-    bound = (Value, ops.Op, engine._grad_enabled, engine._apply_in_python, engine._float_sweep_in_python,
-             engine._topo_order_in_python, engine._backward_in_python, engine._graph_sweep_in_python,
-             ops.MUL, ops.ADD)
-    _node.bind(*bound, counted)
-    try:
-        Value(2.5), Value(2.5, "a"), Value(2.5, label="a"), _Sub(1.0)
-        assert counted.calls == 0
-        Value(2), Value(True)
-        assert counted.calls == 2
-    finally:
-        _node.bind(*bound, original)
-    assert Value.__new__ is _node.new_value
 
 
 # -- a traced input's operators as C slots ------------------------------------------------------------

@@ -229,3 +229,13 @@ def test_value_subclass_operands_take_the_operator_path_with_its_checks():
     assert (Value(3.0) * s).data == 6.0 and (1.0 - s).data == -1.0 and (s ** s).data == 4.0
     with pytest.raises(ValueError, match="base must be > 0"):
         Value(-1.0) ** s
+
+
+def test_value_signature_is_readable_by_inspect_and_help():
+    """Value(data, label='') as inspect, help and IDEs read it, with or without the C helper."""
+    import inspect
+
+    from autobp.placeholders import placeholder
+
+    assert list(inspect.signature(Value).parameters) == ["data", "label"]
+    assert list(inspect.signature(type(placeholder(1.0, "x"))).parameters) == ["data", "label"]
