@@ -1553,21 +1553,21 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* The C twin of the plan's fusion analysis: autobp.batching._fusion_in_python */
 /* ------------------------------------------------------------------------- */
 
-/* A read-only, C-contiguous buffer of `n` items of `itemsize` bytes (n < 0: any length, returned in n). */
-static int
-int_buffer(PyObject *array, Py_buffer *view, Py_ssize_t itemsize, Py_ssize_t *n, const char *name)
+/* The number of items of `array` held in `view`: a read-only, C-contiguous buffer of `itemsize`-byte items,
+ * `expected` of them unless expected < 0.  -1 with an error set for anything else. */
+static Py_ssize_t
+int_buffer(PyObject *array, Py_buffer *view, Py_ssize_t itemsize, Py_ssize_t expected, const char *name)
 {
     if (PyObject_GetBuffer(array, view, PyBUF_C_CONTIGUOUS) < 0) {
         return -1;
     }
-    if (view->itemsize != itemsize || (*n >= 0 && view->len / itemsize != *n)) {
+    if (view->itemsize != itemsize || (expected >= 0 && view->len / itemsize != expected)) {
         PyErr_Format(PyExc_ValueError, "fusion(): %s must hold %zd-byte items%s", name, itemsize,
-                     *n >= 0 ? " for every node" : "");
+                     expected >= 0 ? " for every node" : "");
         PyBuffer_Release(view);
         return -1;
     }
-    *n = view->len / itemsize;
-    return 0;
+    return view->len / itemsize;
 }
 
 PyDoc_STRVAR(fusion_doc,
@@ -1587,13 +1587,13 @@ fusion(PyObject *module, PyObject *const *argv, Py_ssize_t nargs)
         return NULL;
     }
     Py_buffer views[5];
-    Py_ssize_t n = -1, n1, na = -1, nout = -1, nb;
-    int got = 0;
-    if (int_buffer(argv[0], &views[got], 8, &n, "codes") == 0 && ++got && (n1 = n + 1, 1)
-        && int_buffer(argv[1], &views[got], 8, &n1, "start") == 0 && ++got
-        && int_buffer(argv[2], &views[got], 8, &na, "args") == 0 && ++got && (nb = n, 1)
-        && int_buffer(argv[3], &views[got], 1, &nb, "batched") == 0 && ++got
-        && int_buffer(argv[4], &views[got], 8, &nout, "output_at") == 0) {
+    Py_ssize_t n, na = -1, nout = -1;
+    int got = 0;                                           /* the views taken, to release */
+    if ((n = int_buffer(argv[0], &views[got], 8, -1, "codes")) >= 0 && ++got
+        && int_buffer(argv[1], &views[got], 8, n + 1, "start") >= 0 && ++got
+        && (na = int_buffer(argv[2], &views[got], 8, -1, "args")) >= 0 && ++got
+        && int_buffer(argv[3], &views[got], 1, n, "batched") >= 0 && ++got
+        && (nout = int_buffer(argv[4], &views[got], 8, -1, "output_at")) >= 0) {
         got++;
     }
     PyObject *result = NULL;
