@@ -157,14 +157,17 @@ def _as_list(items: object, what: str, where: str) -> list:
 
 
 def _leaves(inputs: Iterable[Number], where: str) -> list[Value]:
-    """The inputs as Values: a number becomes a leaf labelled x0, x1, …; a Value is used as it is.
+    """The inputs as Values: a number becomes a leaf labelled x0, x1, …; a Value is used as it is."""
+    _refuse_no_grad(where)
+    return [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(_as_list(inputs, "inputs", where))]
 
-    Inside no_grad() f would build no graph and every derivative would come out 0: refused instead.
-    """
+
+def _refuse_no_grad(where: str) -> None:
+    """Inside no_grad() f (or a pullback's Σ v_k·out_k) would build no graph and every derivative would
+    come out 0: refused instead."""
     if not is_grad_enabled():
         raise RuntimeError(f"{where}: inside no_grad() f builds no graph, so there is nothing to "
                            f"differentiate; call {where} outside the no_grad() block")
-    return [x if isinstance(x, Value) else Value(x, f"x{i}") for i, x in enumerate(_as_list(inputs, "inputs", where))]
 
 
 def _tangent(u: object, create_graph: bool, where: str) -> Number:
@@ -179,11 +182,12 @@ def _tangent(u: object, create_graph: bool, where: str) -> Number:
                     f"got {type(u).__name__}: {u!r}")
 
 
-def _direction(v: object, n: int, create_graph: bool, where: str) -> list[Number]:
-    """A direction vector of length n."""
+def _direction(v: object, n: int, create_graph: bool, where: str, name: str, of: str = "inputs") -> list[Number]:
+    """The direction `name`: one component for each of the n inputs (or outputs)."""
     components = _as_list(v, "the direction", where)
     if len(components) != n:
-        raise ValueError(f"{where}: the direction has {len(components)} components for {n} inputs")
+        count = f"{len(components)} component" + ("" if len(components) == 1 else "s")
+        raise ValueError(f"{where}: {name} has {count} for {n} {of}")
     return [_tangent(u, create_graph, where) for u in components]
 
 
@@ -238,7 +242,7 @@ def jvp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], ta
     4.718282
     """
     leaves = _leaves(primals, "jvp")
-    direction = _direction(tangents, len(leaves), create_graph, "jvp")
+    direction = _direction(tangents, len(leaves), create_graph, "jvp", "tangents")
     out = f(*leaves)
     outs = _outputs(out, "jvp")
     tangent_out = Linearization(outs, create_graph).push(seeds_for(leaves, direction))
@@ -269,7 +273,10 @@ def vjp(f: Callable[..., Value | Sequence[Value]], primals: Iterable[Number], cr
     outs = _outputs(out, "vjp")
 
     def pullback(v: Number | Sequence[Number]) -> list[Value]:
-        vs = _direction([v] if isinstance(out, Value) else v, len(outs), create_graph, "vjp pullback")
+        _refuse_no_grad("vjp pullback")
+        vs = _direction([v] if isinstance(out, Value) else v, len(outs), create_graph, "vjp pullback", "v", "outputs")
+        if not outs:                             # vᵀJ of a function with no outputs
+            return [Value(0.0) for _ in leaves]
         combined = outs[0] * vs[0]
         for y, vk in zip(outs[1:], vs[1:]):
             combined = combined + y * vk
@@ -293,7 +300,7 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
     [4.0, 6.0]
     """
     leaves = _leaves(inputs, "hvp")
-    seeds = seeds_for(leaves, _direction(v, len(leaves), create_graph, "hvp"))
+    seeds = seeds_for(leaves, _direction(v, len(leaves), create_graph, "hvp", "v"))
     out = _scalar(f(*leaves), "hvp")
     if create_graph:
         return Linearization(grad(out, leaves, create_graph=True), create_graph=True).push(seeds)

@@ -237,7 +237,8 @@ def test_jvp_raises_overflow_where_the_backward_sweep_does():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: jvp(_f, [1.0, 2.0], [1.0]), ValueError, "1 components for 2 inputs"),
+    (lambda: jvp(_f, [1.0, 2.0], [1.0]), ValueError, "jvp: tangents has 1 component for 2 inputs"),
+    (lambda: hvp(_f, [1.0, 2.0], [1.0, 2.0, 3.0]), ValueError, "hvp: v has 3 components for 2 inputs"),
     (lambda: jvp(_f, [1.0, 2.0], [1.0, float("nan")]), TypeError, "finite number or a Value, got float: nan"),
     (lambda: jvp(_f, [1.0, 2.0], [1.0, "1"]), TypeError, "got str"),
     (lambda: jvp(_f, 1.0, [1.0]), TypeError, "inputs must be a list of numbers or Values, got float"),
@@ -247,7 +248,8 @@ def test_jvp_raises_overflow_where_the_backward_sweep_does():
     (lambda: hvp(lambda x: [x, x], [1.0], [1.0]), TypeError, "hvp: f must return one Value"),
     (lambda: hessian(lambda x: 3.0, [1.0]), TypeError, "hessian: f must return one Value"),
     (lambda: jacobian(_f, [1.0, 2.0], mode="sideways"), ValueError, "mode must be"),
-    (lambda: vjp(lambda x, y: [x, y], [1.0, 2.0])[1]([1.0]), ValueError, "1 components for 2 inputs"),
+    (lambda: vjp(lambda x, y: [x, y], [1.0, 2.0])[1]([1.0]), ValueError,
+     "vjp pullback: v has 1 component for 2 outputs"),
     (lambda: forward_sweep(Value(1.0), {1.0: 1.0}), TypeError, "seeds must map Values"),
 ])
 def test_bad_arguments_are_named(call, error, message):
@@ -268,6 +270,21 @@ def test_inside_no_grad_the_functions_refuse_rather_than_return_zeros(call):
     with no_grad():
         with pytest.raises(RuntimeError, match="inside no_grad\\(\\) f builds no graph"):
             call()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_pullback_called_inside_no_grad_refuses_rather_than_return_zeros(create_graph):
+    _, pullback = vjp(lambda a, b: [a * b, a + b], [3.0, 4.0], create_graph=create_graph)
+    with no_grad():
+        with pytest.raises(RuntimeError, match="vjp pullback: inside no_grad"):
+            pullback([1.0, 10.0])
+    assert [g.data for g in pullback([1.0, 10.0])] == [14.0, 13.0]       # (y + 10, x + 10) outside it
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_the_pullback_of_no_outputs_is_zero(create_graph):
+    out, pullback = vjp(lambda x, y: [], [1.0, 2.0], create_graph=create_graph)
+    assert out == [] and [g.data for g in pullback([])] == [0.0, 0.0]
 
 
 def test_with_two_failing_partials_jvp_names_the_node_the_backward_sweep_meets_first():
