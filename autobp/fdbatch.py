@@ -9,7 +9,11 @@ input of every relu/abs node, so a difference that straddles a kink is
 still flagged.
 
 Like any trace, the replay re-runs the recorded operations, not f's Python:
-a branch f took on a value at x is kept at the shifted points, h away.
+a branch f took on a value at x would be kept at the shifted points, h away,
+and a value f read (`a * Value(a.data)`) would stay a constant, repeating the
+engine's own answer.  So `gradcheck` records a graph f built on placeholders
+(`autobp.placeholders.standing_in`), which refuse such reads, and evaluates f
+at each point where f makes one.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from autobp.directional import directional_check
 from autobp.engine import Value, grad
 from autobp.fdbatch import central_differences
 from autobp.forward import Linearization
+from autobp.placeholders import standing_in
 from autobp.shifts import KINK_OPS, gradients_at, kink_nodes, kink_signs, kinks_at, values_at
 from autobp.stepsize import EPS_GRID, SweepResult, SweepRow, leaves_for, output_of, sweep
 
@@ -72,16 +73,23 @@ def _differences(f: Callable[..., Value], out: Value, leaves: list[Value], names
     """f(x + eps·e_i), f(x − eps·e_i) and whether either straddles a kink, for each input i.
 
     All 2n shifted points as one batch: f's graph recorded once and replayed
-    (`autobp.fdbatch`).  Where a point is outside f's domain, f is evaluated
-    one point at a time instead, so the error names that point.
+    (`autobp.fdbatch`).  A replay repeats the operations that ran at x, so f
+    is first run with its inputs standing in as trace placeholders: where f
+    reads a value (`a * Value(a.data)`, `if a.data > 0`) the replay would
+    repeat the engine's own answer, and f is evaluated at each point instead,
+    as it is where a point is outside f's domain (the error names the point).
     """
     try:
-        return central_differences(out, leaves, eps)
-    except (ValueError, ZeroDivisionError, OverflowError):
-        shifts = [{i: d} for i in range(len(leaves)) for d in (eps, -eps)]
-        values = values_at(f, leaves, names, shifts, watch_kinks=bool(base))
-        return ([values[2 * i][0] for i in range(len(leaves))], [values[2 * i + 1][0] for i in range(len(leaves))],
-                [values[2 * i][1] != base or values[2 * i + 1][1] != base for i in range(len(leaves))])
+        with standing_in(leaves) as guarded:
+            replayable = output_of(f, leaves) if guarded else None
+        if replayable is not None:
+            return central_differences(replayable, leaves, eps)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):     # TypeError: TraceError among them
+        pass
+    shifts = [{i: d} for i in range(len(leaves)) for d in (eps, -eps)]
+    values = values_at(f, leaves, names, shifts, watch_kinks=bool(base))
+    return ([values[2 * i][0] for i in range(len(leaves))], [values[2 * i + 1][0] for i in range(len(leaves))],
+            [values[2 * i][1] != base or values[2 * i + 1][1] != base for i in range(len(leaves))])
 
 
 def _check(f: Callable[..., Value], leaves: list[Value], names: list[str], eps: float, atol: float,

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import linecache
 import sys
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from autobp.engine import _C, Value
 from autobp.ops import ABS, ADD, DIV, MUL, NEG, POW, SUB
 
-__all__ = ["TraceError", "placeholder"]
+__all__ = ["TraceError", "placeholder", "standing_in"]
 
 
 class TraceError(TypeError):
@@ -71,3 +73,21 @@ if _C is not None:     # the C helper's slots for + - * / ** - abs(): they call 
 def placeholder(x: float, label: str) -> _Placeholder:
     """A traced input holding the example value x."""
     return _Placeholder(x, label)
+
+
+@contextmanager
+def standing_in(values: Sequence[Value]) -> Iterator[bool]:
+    """Inside the block the given Values are placeholders, so a function run on them raises TraceError where
+    it reads `.data`, tests truth or compares, as under `trace` (the Values are the same objects: a function
+    that captured them, not only one given them, is guarded too).  Yields True; yields False and changes
+    nothing when a value is of another class than Value (a subclass's layout and methods are its own)."""
+    if any(type(v) is not Value for v in values):
+        yield False
+        return
+    for v in values:
+        v.__class__ = _Placeholder
+    try:
+        yield True
+    finally:
+        for v in values:
+            v.__class__ = Value

@@ -60,7 +60,7 @@ def test_central_differences_flag_a_kink_straddled():
     assert kinks == [True, False]
 
 
-def test_gradcheck_builds_the_graph_once_for_all_2n_points():
+def test_gradcheck_builds_the_graph_twice_for_all_2n_points():
     calls = []
 
     def f(a, b, c):
@@ -68,7 +68,46 @@ def test_gradcheck_builds_the_graph_once_for_all_2n_points():
         return (a * b + c).tanh() * a
 
     report = gradcheck(f, [0.5, -0.3, 0.8])
-    assert report.passed and len(calls) == 1
+    assert report.passed and len(calls) == 2       # at x, then on placeholders for the replay (not 2n + 1)
+
+
+def _detached(a):
+    return a * Value(a.data)                        # the classic detach bug: d/da is 2a, the engine says a
+
+
+def _branchy(a, b):
+    return a * b if a.data > b.data else a + b      # a branch on the values, taken differently h away
+
+
+def _exp_of_data(a):
+    import math
+    return a * math.exp(a.data)
+
+
+@pytest.mark.parametrize("f, inputs", [(_detached, [1.5]), (_exp_of_data, [0.5]), (_branchy, [1.0, 1.0 + 1e-7])],
+                         ids=["detached", "exp of .data", "branch"])
+def test_gradcheck_evaluates_f_itself_where_f_reads_data(f, inputs):
+    """A replayed graph would repeat the engine's own answer; f reading .data must be evaluated point by point."""
+    calls = []
+
+    def counted(*xs):
+        calls.append(1)
+        return f(*xs)
+
+    report = gradcheck(counted, inputs)
+    assert not report.passed
+    assert len(calls) == 2 + 2 * len(inputs)        # at x, the placeholder run that stopped, then 2n points
+
+
+def test_gradcheck_of_a_value_subclass_evaluates_point_by_point():
+    from autobp.micrograd.engine import Value as MicrogradValue
+    calls = []
+
+    def f(a):
+        calls.append(1)
+        return a * MicrogradValue(a.data)
+
+    assert not gradcheck(f, [MicrogradValue(1.5)]).passed and len(calls) == 3
 
 
 def test_gradcheck_falls_back_to_one_point_at_a_time_to_name_a_point_outside_the_domain():

@@ -72,12 +72,12 @@ def test_full_order_2_evaluates_f_linearly_and_second_differences_quadratically(
     inputs = [0.1 * (i + 1) for i in range(n)]
     full = Counting(_sum_of_squares)
     assert gradcheck(full, inputs, order=2).passed
-    # f is built once: its 2n first-order shifts are replayed from that graph as one batch (autobp.fdbatch);
-    # the Hessian's 2n points need the gradient there, so f is built at each
-    assert full.calls == 1 + 2 * n
+    # f is built at x and once more on placeholders: its 2n first-order shifts are replayed from that graph as
+    # one batch (autobp.fdbatch); the Hessian's 2n points need the gradient there, so f is built at each
+    assert full.calls == 2 + 2 * n
     table = Counting(_sum_of_squares)
     assert gradcheck(table, inputs, order=2, mode="second_differences").passed
-    assert table.calls == 1 + 4 * n * n
+    assert table.calls == 2 + 4 * n * n            # and the 4n² points of the Hessian's stencils
 
 
 def test_full_order_2_hessian_from_hvps_matches_the_closed_form_in_both_modes():

@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "network": {"matrix"},                     # the matrix BP network object: numpy tier
     "forward": {"engine"},                     # jvp, vjp, hvp, hessian, jacobian: sweeps over the engine's graph
     "gradcheck": {"engine", "ops", "nn", "matrix", "losses", "stepsize", "forward", "checkreport", "shifts",
-                  "directional", "fdbatch"},
+                  "directional", "fdbatch", "placeholders"},
     "checkreport": set(),                      # gradcheck's rows, pass rule and table
     "shifts": {"engine", "ops", "stepsize"},   # f evaluated at shifted inputs, with kink signs
     "directional": {"engine", "forward", "checkreport", "shifts", "stepsize"},
