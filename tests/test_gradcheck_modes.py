@@ -159,6 +159,29 @@ def test_directional_flags_a_relu_at_zero_instead_of_failing():
     assert "kink" in str(report)
 
 
+def _relu_plus_cube(wrong: bool):
+    cube = define_op("dir_cube_wrong" if wrong else "dir_cube", lambda x: x ** 3,
+                     lambda out, x: ((3.3 if wrong else 3.0) * x * x,), ["3*x^2"])
+    return lambda a, b: a.relu() + cube(b)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_directional_an_input_at_a_kink_does_not_hide_a_wrong_partial_of_another(order):
+    """Every direction moving a (at relu's kink) would straddle it; a is held fixed instead, so b is checked."""
+    inputs = [Value(0.0, "a"), Value(2.0, "b")]
+    assert gradcheck(_relu_plus_cube(False), inputs, mode="directional", order=order).passed
+    report = gradcheck(_relu_plus_cube(True), inputs, mode="directional", order=order)
+    assert not report.passed
+    assert all(not r.kink for r in report.rows if r.name.startswith("u"))
+    assert any("a is at a kink" in note for note in report.notes)
+
+
+def test_directional_an_input_at_a_kink_gets_its_own_flagged_row():
+    report = gradcheck(_relu_plus_cube(False), [Value(0.0, "a"), Value(2.0, "b")], mode="directional")
+    (row,) = [r for r in report.rows if r.kink]
+    assert row.name == "a" and row.analytic == 0.0 and row.numeric == pytest.approx(0.5)
+
+
 def test_directional_away_from_kinks_flags_nothing():
     report = gradcheck(lambda a: (a * a).relu() + (-a).relu(), [0.5], mode="directional")
     assert report.passed and not report.kinks and not any(r.kink for r in report.rows)
