@@ -10,8 +10,8 @@
 
 from autobp.engine import Value, define_op, grad, no_grad
 from autobp.forward import hessian, hvp, jacobian, jvp, vjp
-from autobp.tape import trace
+from autobp.tape import Tape, TraceError, trace
 
-__all__ = ["Value", "grad", "no_grad", "define_op", "trace", "jvp", "vjp", "hvp", "hessian", "jacobian",
-           "__version__"]
+__all__ = ["Value", "grad", "no_grad", "define_op", "trace", "Tape", "TraceError", "jvp", "vjp", "hvp", "hessian",
+           "jacobian", "__version__"]
 __version__ = "0.1.0"

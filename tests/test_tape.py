@@ -480,3 +480,10 @@ def test_argument_names_read_from_the_code_are_those_inspect_gives():
         assert _arg_names(fn, 4) == by_inspect(fn, 4)
     assert _arg_names(_positional, 4) == ["a", "b", "c", "arg3"]
     assert _arg_names(max, 2) == ["arg0", "arg1"]                   # no signature to read
+
+
+def test_tape_and_trace_error_are_importable_from_autobp():
+    import autobp
+    from autobp.tape import Tape, TraceError
+    assert autobp.Tape is Tape and autobp.TraceError is TraceError
+    assert {"trace", "Tape", "TraceError"} <= set(autobp.__all__)
