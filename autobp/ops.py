@@ -94,6 +94,14 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float))
 
 
+def _constant_beside(x: Any, y: Any) -> bool:
+    """x is a number constant and y a Value: with create_graph an op's partials get its operands as they
+    are, so this is a constant operand, whose derivative nobody reads (constants get no gradient) and which
+    is not computed: it could overflow where the used one does not.  (A float sweep passes numbers for
+    every operand and computes both; a float that overflows there is inf, unread.)"""
+    return _is_number(x) and not _is_number(y)
+
+
 def value_of(x: Any) -> float:
     """The number inside `x`: `x.data` for a Value, `x` itself for a float."""
     return x if isinstance(x, (int, float)) else x.data
@@ -206,8 +214,23 @@ def _pow_partials(out, x, y):
     rule refuses a Value exponent on a base x <= 0, so the 0.0 branch is
     reached only for a number exponent, whose partial nobody reads.
     """
-    dx = float(y) if _is_number(y) and y in (0, 1) else y * x ** (y - 1)
-    return (dx, out * log_(x) if value_of(x) > 0 else 0.0)
+    if _constant_beside(x, y):
+        dx: Any = 0.0
+    elif _is_number(y) and y in (0, 1):
+        dx = float(y)
+    else:
+        dx = y * _power(x, y - 1)
+    return (dx, 0.0 if _constant_beside(y, x) or value_of(x) <= 0 else out * log_(x))
+
+
+def _power(x: Any, p: Any) -> Any:
+    """x ** p, where floats that overflow give inf, as float * and / do (float ** raises instead)."""
+    try:
+        return x ** p
+    except OverflowError:
+        if _is_number(x) and _is_number(p):
+            return math.inf
+        raise
 
 
 def _pow_domain(x, y) -> None:
@@ -224,7 +247,7 @@ def _pow_domain(x, y) -> None:
 ADD = Op("+", operator.add, lambda out, x, y: (1.0, 1.0), ("1", "1"))
 SUB = Op("-", operator.sub, lambda out, x, y: (1.0, -1.0), ("1", "-1"))
 MUL = Op("*", operator.mul, lambda out, x, y: (y, x), ("y", "x"))
-DIV = Op("/", _div, lambda out, x, y: (1 / y, -out / y), ("1/y", "-x/y^2"))
+DIV = Op("/", _div, lambda out, x, y: (1 / y, 0.0 if _constant_beside(y, x) else -out / y), ("1/y", "-x/y^2"))
 POW = Op("**", _pow, _pow_partials, ("y*x^(y-1)", "x^y*ln(x)"), domain=_pow_domain)
 NEG = Op("neg", operator.neg, lambda out, x: (-1.0,), ("-1",))
 EXP = Op("exp", _exp, lambda out, x: (out,), ("exp(x)",))

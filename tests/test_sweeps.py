@@ -164,6 +164,27 @@ def test_sweeps_agree_where_a_zero_upstream_meets_an_undefined_local_derivative(
     assert first[0] == "error" and "sqrt" in first[2]
 
 
+@pytest.mark.parametrize("at, f, want", [
+    (1e154, lambda x: x ** 2, 2e154),                        # ∂/∂(exponent 2) = x²·ln x overflows, unused
+    (1e-10, lambda x: x / 1e-300, 1e300),                    # ∂/∂(divisor) = −x/c² overflows, unused
+    (1023.5, lambda v: 2.0 ** v, 2.0 ** 1023.5 * math.log(2.0)),   # ∂/∂(base 2) = v·2^(v−1) overflows, unused
+    (-0.1, lambda v: 1e-300 ** v, 1e-300 ** -0.1 * math.log(1e-300)),  # ∂/∂(base) = v·c^(v−1): float ** raises
+])
+def test_sweeps_an_overflowing_derivative_for_a_constant_is_never_computed(at, f, want):
+    """A constant operand gets no gradient, so its local derivative is not needed; overflowing, it stopped a sweep."""
+    def build():
+        x = Value(at, "x")
+        return [x], f(x)
+
+    outcomes = _three_sweeps(build)
+    assert all(o[0] == "ok" and o[1][0] == pytest.approx(want, rel=1e-12) for o in outcomes), outcomes
+
+
+def test_hessian_of_a_square_at_a_large_input_is_two():
+    from autobp import hessian
+    assert hessian(lambda v: v ** 2, [1e154])[0][0].data == 2.0
+
+
 @st.composite
 def raw_graphs(draw):
     """Steps (op name, operand refs) over any op and any earlier node or special constant, with no safety net."""
