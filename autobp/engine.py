@@ -416,13 +416,25 @@ def _add_share(before: Any, local: Any, g: Any, node: Value, child: Value) -> An
     try:
         share = g if type(local) in (float, int) and local == 1 else local * g
         total = share if before is None else before + share              # Values refuse to overflow...
-    except OverflowError as e:
+    except (OverflowError, TypeError) as e:                             # (TypeError: partials gave None, a str…)
         raise _backward_error(node, e) from None
+    if type(total) is not float and not isinstance(total, Value):
+        total = _real(total, local, node)             # a user op's partials gave a numpy float, an int, a complex…
     if type(total) is float and not math.isfinite(total):               # ...floats overflow to inf
         raise _backward_error(node, OverflowError(
             f"the gradient reaching {child!r} is {total!r}: a local derivative or the gradient overflowed "
             f"a float (e.g. 1/x at a tiny x)"))
     return total
+
+
+def _real(total: Any, local: Any, node: Value) -> float:
+    """A gradient that is not a float, as a float: a real number is converted (gradients are floats);
+    anything else (a complex derivative, from a float ** of a negative base) is refused, naming the op."""
+    if isinstance(total, numbers.Real):
+        return float(total)
+    kind = "a complex number" if isinstance(total, complex) else f"a {type(total).__name__}"
+    raise _backward_error(node, (ValueError if isinstance(total, complex) else TypeError)(
+        f"its partials gave {local!r}, which makes the gradient {kind}; a derivative must be a real number"))
 
 
 def _float_sweep_in_python(root: Value) -> dict[Value, float]:

@@ -108,6 +108,33 @@ def test_define_op_partials_wrong_count_names_the_op():
     assert ok.data == 3.0
 
 
+@pytest.mark.parametrize("partial, error", [
+    (lambda out, x: ((x - 2.0) ** 0.5,), ValueError),       # a float ** giving a complex number, at x = 1
+    (lambda out, x: (1j,), ValueError),
+    (lambda out, x: (None,), TypeError),
+    (lambda out, x: ("2",), TypeError),
+])
+def test_a_partial_that_is_not_a_real_number_is_refused_naming_the_op(partial, error):
+    """A complex or non-numeric derivative would have landed in .grad (complex) or raised a bare TypeError."""
+    bad = _define("t_not_real", lambda x: x, partial, ["?"])
+    for run in (lambda x: (bad(x) * 3.0).backward(), lambda x: grad(bad(x) * 3.0, [x])):
+        x = Value(1.0)
+        with pytest.raises(error, match="backward through 't_not_real'"):
+            run(x)
+        assert x.grad == 0.0
+
+
+def test_a_numpy_partial_gives_a_float_gradient_and_its_inf_is_refused():
+    np = pytest.importorskip("numpy")
+    cos = _define("t_np_cos", lambda x: float(np.sin(x)), lambda out, x: (np.cos(x),), ["cos(x)"])
+    x = Value(0.5)
+    cos(x).backward()
+    assert type(x.grad) is float and x.grad == float(np.cos(0.5))
+    inf = _define("t_np_inf", lambda x: x, lambda out, x: (np.float64("inf"),), ["inf"])
+    with pytest.raises(OverflowError, match="backward through 't_np_inf'"):
+        inf(Value(1.0)).backward()
+
+
 def test_define_op_bad_definitions_are_refused():
     with pytest.raises(ValueError, match="identifier"):
         define_op("two words", lambda x: x, lambda out, x: (1.0,))
