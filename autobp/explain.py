@@ -25,6 +25,8 @@ import heapq
 import sys
 import types
 from dataclasses import dataclass
+from functools import cached_property, partial
+from typing import Callable
 
 from autobp.engine import Value, local_derivatives
 from autobp.graph import nodes_between
@@ -45,7 +47,12 @@ class _Segment:
     lower: Value
     upper: Value
     value: float
-    how: str        # the op and formula of a direct edge, or the unlabelled ops passed through
+    describe: Callable[[], str]     # writes `how`, which only the factors printed need
+
+    @cached_property
+    def how(self) -> str:
+        """The op and formula of a direct edge, or the unlabelled ops passed through."""
+        return self.describe()
 
 
 def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> dict[Value, list[_Segment]]:
@@ -65,24 +72,31 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
             locals_[n] = local_derivatives(n)
             for c in below:
                 parents[c].append(n)
+    def tangent_of(n: Value, tangent: dict[Value, float]) -> float:
+        t = 0.0
+        for a, local in zip(n.operands, locals_[n]):
+            if type(a) is not float and a in tangent:
+                t += local * tangent[a]
+        return t
+
     out: dict[Value, list[_Segment]] = {}
     for lower in nodes:
         if lower not in stops:
             continue
         tangent = {lower: 1.0}
+        if all(p in stops for p in parents[lower]):      # only direct edges (a labelled chain): nothing to sweep
+            out[lower] = [_Segment(lower, p, tangent_of(p, tangent), partial(_how, p, lower, {}, name_of, digits))
+                          for p in parents[lower]]
+            continue
         heap = [(p._id, p) for p in parents[lower]]
         heapq.heapify(heap)
         seen = set(parents[lower])
         segs = []
         while heap:
             _, n = heapq.heappop(heap)        # creation order: every child is finished first
-            t = 0.0
-            for a, local in zip(n.operands, locals_[n]):
-                if type(a) is not float and a in tangent:
-                    t += local * tangent[a]
-            if n in stops:
-                how = _how(n, lower, _between(n, lower, tangent), name_of, digits)
-                segs.append(_Segment(lower, n, t, how))
+            t = tangent_of(n, tangent)
+            if n in stops:              # (the sweep only adds later nodes, so `tangent` may be read later)
+                segs.append(_Segment(lower, n, t, partial(_how, n, lower, tangent, name_of, digits)))
                 continue
             tangent[n] = t
             for p in parents[n]:
@@ -112,8 +126,9 @@ def _between(upper: Value, lower: Value, swept: dict[Value, float]) -> list[Valu
 _SHOWN_OPS = 8       # a longer run of unlabelled ops is shortened in the text
 
 
-def _how(upper: Value, lower: Value, between: list[Value], name_of, digits: int) -> str:
+def _how(upper: Value, lower: Value, swept: dict[Value, float], name_of, digits: int) -> str:
     """How ∂upper/∂lower arises: 'sigmoid: sigmoid(x)(1 - sigmoid(x))', or the ops passed through."""
+    between = _between(upper, lower, swept)
     if not between:
         parts = [formula(upper, k, name_of, digits) for k, a in enumerate(upper.operands) if a is lower]
         return f"{upper.op}: {' + '.join(parts)}"
@@ -258,18 +273,19 @@ def _delta_form(output, wrt, nodes, stops, segments, name_of, digits, why, max_l
     lines = ["", f"Too long to list path by path ({why}), so the paths are merged at shared nodes (δ form):",
              f"∂{top}/∂n = Σ over n's next labelled nodes p of ∂{top}/∂p · ∂p/∂n, output first.", ""]
     delta: dict[Value, float] = {output: 1.0}
-    body = [f"∂{top}/∂{top} = 1"]
-    for n in reversed(nodes):
-        if n not in stops or n is output:
-            continue
+    order = [n for n in reversed(nodes) if n in stops and n is not output]
+    for n in order:
+        delta[n] = sum(delta[s.upper] * s.value for s in segments[n])
+
+    def line(n: Value) -> str:
         segs = segments[n]
-        delta[n] = sum(delta[s.upper] * s.value for s in segs)
         symbols = " + ".join(f"∂{name_of(s.upper)}/∂{name_of(n)}" if s.upper is output else
                              f"∂{top}/∂{name_of(s.upper)} · ∂{name_of(s.upper)}/∂{name_of(n)}" for s in segs)
         numbers = signed_sum([number(s.value, digits) if s.upper is output else
                         f"{number(delta[s.upper], digits)} × {factor(number(s.value, digits))}" for s in segs])
-        body.append(_equation([f"∂{top}/∂{name_of(n)}", symbols, numbers, number(delta[n], digits)]))
-    lines += ["  " + b for b in _capped(body, max_lines)]
+        return _equation([f"∂{top}/∂{name_of(n)}", symbols, numbers, number(delta[n], digits)])
+
+    lines += ["  " + b for b in _capped([f"∂{top}/∂{top} = 1"], order, line, max_lines)]
     lines += ["", f"{d} = {number(delta[wrt], digits)}"]
     return lines
 
@@ -291,19 +307,21 @@ def _tangent_form(output, wrt, nodes, stops, segments, name_of, digits, why, max
         for seg in segs:
             incoming.setdefault(seg.upper, []).append(seg)
     tangent: dict[Value, float] = {wrt: 1.0}
-    body = [f"∂{bottom}/∂{bottom} = 1"]
-    for n in nodes:
-        if n not in stops or n is wrt:
-            continue
-        segs = sorted(incoming[n], key=lambda seg: seg.lower._id)
-        tangent[n] = sum(tangent[seg.lower] * seg.value for seg in segs)
+    order = [n for n in nodes if n in stops and n is not wrt]
+    for n in order:
+        incoming[n].sort(key=lambda seg: seg.lower._id)
+        tangent[n] = sum(tangent[seg.lower] * seg.value for seg in incoming[n])
+
+    def line(n: Value) -> str:
+        segs = incoming[n]
         symbols = " + ".join(f"∂{name_of(n)}/∂{bottom}" if seg.lower is wrt else
                              f"∂{name_of(seg.lower)}/∂{bottom} · ∂{name_of(n)}/∂{name_of(seg.lower)}"
                              for seg in segs)
         numbers = signed_sum([number(seg.value, digits) if seg.lower is wrt else
                         f"{number(tangent[seg.lower], digits)} × {factor(number(seg.value, digits))}" for seg in segs])
-        body.append(_equation([f"∂{name_of(n)}/∂{bottom}", symbols, numbers, number(tangent[n], digits)]))
-    lines += ["  " + b for b in _capped(body, max_lines)]
+        return _equation([f"∂{name_of(n)}/∂{bottom}", symbols, numbers, number(tangent[n], digits)])
+
+    lines += ["  " + b for b in _capped([f"∂{bottom}/∂{bottom} = 1"], order, line, max_lines)]
     lines += ["", f"{d} = {number(tangent[output], digits)}"]
     return lines
 
@@ -313,13 +331,17 @@ def _equation(parts: list[str]) -> str:
     return " = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
 
 
-def _capped(body: list[str], max_lines: int) -> list[str]:
-    """At most max_lines lines: the first ones, a line saying how many are hidden, and the last."""
-    if len(body) <= max_lines:
-        return body
-    hidden = len(body) - max_lines
-    return body[:max_lines - 1] + [f"… {hidden} more labelled nodes not shown (max_lines={max_lines}); "
-                                   f"explain a nearer Value, or label fewer intermediate nodes.", body[-1]]
+def _capped(first: list[str], nodes: list[Value], line: Callable[[Value], str], max_lines: int) -> list[str]:
+    """At most max_lines lines, `first` then one per node: the first ones, a line saying how many are
+    hidden, and the last.  Only the lines shown are written (a long labelled chain has 10⁵ of them)."""
+    total = len(first) + len(nodes)
+    if total <= max_lines:
+        return first + [line(n) for n in nodes]
+    shown = max(max_lines - 1 - len(first), 0)
+    hidden = total - max_lines
+    return (first + [line(n) for n in nodes[:shown]])[:max_lines - 1] + [
+        f"… {hidden} more labelled nodes not shown (max_lines={max_lines}); "
+        f"explain a nearer Value, or label fewer intermediate nodes.", line(nodes[-1])]
 
 
 class _CallableModule(types.ModuleType):

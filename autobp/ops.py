@@ -214,12 +214,7 @@ def _pow_partials(out, x, y):
     rule refuses a Value exponent on a base x <= 0, so the 0.0 branch is
     reached only for a number exponent, whose partial nobody reads.
     """
-    if _constant_beside(x, y):
-        dx: Any = 0.0
-    elif _is_number(y) and y in (0, 1):
-        dx = float(y)
-    else:
-        dx = y * _power(x, y - 1)
+    dx = 0.0 if _constant_beside(x, y) else float(y) if _is_number(y) and y in (0, 1) else y * _power(x, y - 1)
     return (dx, 0.0 if _constant_beside(y, x) or value_of(x) <= 0 else out * log_(x))
 
 
