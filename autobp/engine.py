@@ -193,11 +193,19 @@ class Value:
         return super().__reduce_ex__(protocol)
 
     def __deepcopy__(self, memo: dict) -> Value:
-        """The same graph on new nodes (op records are shared: they are immutable table entries)."""
-        operands = tuple(_deepcopy(a, memo) for a in self.operands)
-        node = _make_node(type(self), self.data, self.op_record, operands)
-        node.grad, node.label = self.grad, self.label
-        return node
+        """The same graph on new nodes, made children first (a graph a million nodes deep needs no deep
+        recursion), each with its class and the attributes of a subclass; op records are shared: they
+        are immutable table entries."""
+        for node in topo_order(self):
+            if id(node) in memo:
+                continue
+            operands = tuple(memo[id(a)] if isinstance(a, Value) else a for a in node.operands)
+            copied = _make_node(type(node), node.data, node.op_record, operands)
+            copied.grad, copied.label = node.grad, node.label
+            if hasattr(node, "__dict__"):
+                copied.__dict__.update(_deepcopy(node.__dict__, memo))
+            memo[id(node)] = copied
+        return memo[id(self)]
 
 
 def _deepcopy(x: object, memo: dict) -> Any:

@@ -186,6 +186,31 @@ def test_engine_copy_and_deepcopy_give_independent_nodes():
     assert shallow is not a and (shallow.data, shallow.label, shallow.op) == (2.0, "a", "")
 
 
+def test_engine_deepcopy_of_a_deep_graph_needs_no_deep_recursion():
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001
+    cy = copy.deepcopy(y)
+    cy.backward()
+    assert cy is not y and cy.data == y.data and x.grad == 0.0
+    (cx,) = [n for n in topo_order(cy) if not n.operands]
+    assert cx is not x and cx.label == "x" and cx.grad == pytest.approx(1.0001 ** 5000)
+
+
+def test_engine_deepcopy_keeps_a_subclass_and_its_attributes_on_every_node():
+    class Tagged(Value):
+        pass
+
+    p = Tagged(1.0, "p")
+    p.m = [5.0]
+    q = p * 2.0
+    q.note = "doubled"
+    cq = copy.deepcopy(q)
+    (cp,) = cq.operands[:1]
+    assert type(cq) is Tagged and cq.note == "doubled" and cp.m == [5.0] and cp.m is not p.m
+
+
 def test_engine_a_subclass_keeps_its_class_through_arithmetic():
     """Value.__new__ honours cls, and an op's result takes the most derived class of its Value operands."""
     class Tagged(Value):
@@ -239,3 +264,15 @@ def test_value_signature_is_readable_by_inspect_and_help():
 
     assert list(inspect.signature(Value).parameters) == ["data", "label"]
     assert list(inspect.signature(type(placeholder(1.0, "x"))).parameters) == ["data", "label"]
+
+
+def test_engine_a_subclass_with_more_constructor_arguments_defines_new_as_the_readme_says():
+    class Sub(Value):
+        def __new__(cls, data, label="", tag=None):
+            return super().__new__(cls, data, label)
+
+        def __init__(self, data, label="", tag=None):
+            self.tag = tag
+
+    s = Sub(1.0, "s", tag=3)
+    assert (s.data, s.label, s.tag, type(s * 2.0)) == (1.0, "s", 3, Sub)

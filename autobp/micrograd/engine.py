@@ -66,7 +66,6 @@ Where micrograd is wrong, this stays right:
 
 from __future__ import annotations
 
-import copy
 import numbers
 from typing import Any, Callable, cast
 
@@ -198,12 +197,6 @@ class Value(engine.Value):
 
     def log(self) -> Value:
         return _new(super().log())
-
-    def __deepcopy__(self, memo: dict) -> Value:
-        """The same graph on new nodes, with the attributes set on them (AdamW's p.m, p.v...)."""
-        node = super().__deepcopy__(memo)
-        node.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return cast(Value, node)
 
 
 def _checked(op: str, x: Any) -> Any:
