@@ -364,6 +364,11 @@ def local_derivatives(node: Value, create_graph: bool = False) -> tuple:
     if len(partials) != len(node.operands):
         raise TypeError(f"op '{op.name}': partials returned {len(partials)} derivative(s) "
                         f"for {len(node.operands)} input(s)")
+    if create_graph:                # a number among Values is multiplied in as a constant, which must be finite
+        for p in partials:
+            if type(p) is float and not math.isfinite(p):
+                raise _backward_error(node, OverflowError(f"its partials gave {p!r}: a local derivative "
+                                                          f"overflowed a float (e.g. 1/x at a tiny x)"))
     return tuple(partials)
 
 

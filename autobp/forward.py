@@ -45,9 +45,10 @@ class Linearization:
     unusual back to `push_in_python`.
     """
 
-    def __init__(self, outputs: Sequence[Value], create_graph: bool = False) -> None:
+    def __init__(self, outputs: Sequence[Value], create_graph: bool = False, caller: str = "jvp") -> None:
         self.outputs = list(outputs)
         self.create_graph = create_graph
+        self.caller = caller              # the function its errors name (hvp and hessian sweep a gradient)
 
     @cached_property
     def steps(self) -> list[tuple[Value, tuple, tuple]]:
@@ -109,7 +110,7 @@ class Linearization:
         if not self.create_graph:
             for y, t in zip(self.outputs, out):
                 if not isinstance(t, Value) and not math.isfinite(t):
-                    raise _nonfinite_tangent(self.steps, tangents, y)
+                    raise _nonfinite_tangent(self.steps, tangents, y, self.caller)
         return out
 
     def matrix(self, inputs: Sequence[Value]) -> list[list[Value]]:
@@ -118,10 +119,11 @@ class Linearization:
         return [list(row) for row in zip(*columns)]
 
 
-def _nonfinite_tangent(steps: list, tangents: dict, output: Value) -> OverflowError:
+def _nonfinite_tangent(steps: list, tangents: dict, output: Value, caller: str) -> OverflowError:
     """Name the first node (creation order) whose tangent left the floats."""
     bad = next((node for node, _, _ in steps if node in tangents and not math.isfinite(tangents[node])), output)
-    return OverflowError(f"jvp: the tangent of {bad!r} through '{bad.op}' is {tangents.get(bad)!r}; "
+    graph = " (a node of the gradient's graph, which it sweeps)" if caller in ("hvp", "hessian") else ""
+    return OverflowError(f"{caller}: the tangent of {bad!r} through '{bad.op}'{graph} is {tangents.get(bad)!r}; "
                          f"a local derivative overflowed a float (e.g. 1/x at a tiny x)")
 
 
@@ -303,7 +305,7 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
     seeds = seeds_for(leaves, _direction(v, len(leaves), create_graph, "hvp", "v"))
     out = _scalar(f(*leaves), "hvp")
     if create_graph:
-        return Linearization(grad(out, leaves, create_graph=True), create_graph=True).push(seeds)
+        return Linearization(grad(out, leaves, create_graph=True), create_graph=True, caller="hvp").push(seeds)
     if _C is None:
         return [Value(t) for t in _hvp_in_python(out, leaves, seeds)]
     # the C twin (autobp/_node.c) computes the floats the reference's nodes would hold, without making them;
@@ -315,7 +317,7 @@ def hvp(f: Callable[..., Value], inputs: Iterable[Number], v: Iterable[Number],
 
 def _hvp_in_python(out: Value, leaves: list[Value], seeds: dict[Value, Number]) -> list[float]:
     """H·u as floats: the gradient as a graph, then one tangent sweep through it along u."""
-    return cast("list[float]", Linearization(grad(out, leaves, create_graph=True)).push_in_python(seeds))
+    return cast("list[float]", Linearization(grad(out, leaves, create_graph=True), caller="hvp").push_in_python(seeds))
 
 
 def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: bool = False) -> list[list[Value]]:
@@ -329,7 +331,7 @@ def hessian(f: Callable[..., Value], inputs: Iterable[Number], create_graph: boo
     """
     leaves = _leaves(inputs, "hessian")
     gradient = grad(_scalar(f(*leaves), "hessian"), leaves, create_graph=True)
-    return Linearization(gradient, create_graph).matrix(leaves)
+    return Linearization(gradient, create_graph, caller="hessian").matrix(leaves)
 
 
 def jacobian(f: Callable[..., Value | Sequence[Value]], inputs: Iterable[Number], mode: str = "auto",

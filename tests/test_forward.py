@@ -287,6 +287,31 @@ def test_the_pullback_of_no_outputs_is_zero(create_graph):
     assert out == [] and [g.data for g in pullback([])] == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_a_non_finite_partial_raises_overflow_naming_the_op_in_every_sweep(value):
+    bad = define_op(f"fwd_nonfinite_{value}", lambda x: x, lambda out, x: (value,), ["?"])
+    f = lambda x: bad(x) * 3.0                                              # noqa: E731
+    calls = {
+        "grad": lambda: (lambda x: grad(f(x), [x]))(Value(1.0)),
+        "backward": lambda: f(Value(1.0)).backward(),
+        "grad create_graph": lambda: (lambda x: grad(f(x), [x], create_graph=True))(Value(1.0)),
+        "jvp": lambda: jvp(f, [1.0], [1.0]),
+        "jvp create_graph": lambda: jvp(f, [1.0], [1.0], create_graph=True),
+        "hvp": lambda: hvp(lambda x: f(x) * x, [1.0], [1.0]),
+        "hessian": lambda: hessian(lambda x: f(x) * x, [1.0]),
+    }
+    for name, call in calls.items():
+        with pytest.raises(OverflowError, match=f"'fwd_nonfinite_{value}'"):
+            call()
+
+
+def test_hvp_and_hessian_name_themselves_when_a_tangent_overflows():
+    with pytest.raises(OverflowError, match=r"^hvp: .*gradient's graph"):
+        hvp(lambda x: x.log(), [1e-200], [1.0])
+    with pytest.raises(OverflowError, match=r"^hessian: "):
+        hessian(lambda x: x.log(), [1e-200])
+
+
 def test_with_two_failing_partials_jvp_names_the_node_the_backward_sweep_meets_first():
     def f(x):
         a, b = x.sqrt(), (x * 1.0).sqrt()         # sqrt'(0) fails at both; b is created last
