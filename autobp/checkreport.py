@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, field
+from typing import Sequence
 
-__all__ = ["GradcheckRow", "GradcheckReport", "GradcheckError", "make_row"]
+__all__ = ["GradcheckRow", "GradcheckReport", "GradcheckError", "make_row", "rounding_error"]
 
 
 class GradcheckError(AssertionError):
@@ -41,20 +44,30 @@ class GradcheckRow:
 
 
 def make_row(index: int | tuple[int, int], name: str, analytic: float, numeric: float, atol: float, rtol: float,
-             kink: bool, order: int = 1, matrix: float | None = None) -> GradcheckRow:
+             kink: bool, order: int = 1, matrix: float | None = None, rounding: float = 0.0) -> GradcheckRow:
     """One compared derivative, with the pass rule of `numpy.isclose` (numeric as the reference):
 
-        |analytic − numeric| ≤ atol + rtol·|numeric|   (and the same for analytic vs matrix, when given)
+        |analytic − numeric| ≤ atol + rtol·|numeric| + rounding   (and analytic vs matrix, when given)
 
+    where `rounding` bounds the numeric value's own rounding error (`rounding_error`): order-2 rows only.
+    A first difference's is far below the default atol unless |f| is huge, and tight tolerances stay literal.
     rel_error = |analytic − numeric| / max(|analytic|, |numeric|), 0 when both are 0.
     """
     abs_error = abs(analytic - numeric)
     scale = max(abs(analytic), abs(numeric))
     rel_error = abs_error / scale if scale else 0.0
-    passed = abs_error <= atol + rtol * abs(numeric)
+    passed = abs_error <= atol + rtol * abs(numeric) + rounding
     if matrix is not None:
         passed = passed and abs(analytic - matrix) <= atol + rtol * abs(matrix)
     return GradcheckRow(index, name, analytic, numeric, abs_error, rel_error, passed, kink, order, matrix)
+
+
+def rounding_error(values: Sequence[float], divisor: float) -> float:
+    """`rounding`: a bound on the rounding error of a difference quotient Σ_k c_k·f_k / divisor (|c_k| ≤ 2,
+    written as repeated values), each f_k off by a few units in its last place: 8ε·Σ|f_k| / divisor.
+    A second difference divides by h² = 1e-8 (eps = 1e-6), so |f| in the hundreds is enough for rounding
+    alone to exceed atol on a correct second derivative.)"""
+    return 8 * sys.float_info.epsilon * math.fsum(abs(v) for v in values) / divisor
 
 
 @dataclass
@@ -104,7 +117,8 @@ class GradcheckReport:
                  for row in [head, *body]]
         verdict = "PASSED" if self.passed else f"FAILED ({len(self.failures)} of {len(self.rows)})"
         lines.append(f"{verdict}: max abs error {self.max_abs_error:.2e}, max rel error {self.max_rel_error:.2e} "
-                     f"(eps={self.eps:g}, pass when abs error <= {self.atol:g} + {self.rtol:g}*|numeric|)")
+                     f"(eps={self.eps:g}, pass when abs error <= {self.atol:g} + {self.rtol:g}*|numeric|"
+                     f"{' (+ rounding on order 2)' if any(r.order == 2 for r in self.rows) else ''})")
         lines += self.notes
         if self.kinks:
             lines.append(f"kink: f is not differentiable here ({'; '.join(self.kinks)}); rows marked "

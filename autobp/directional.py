@@ -32,7 +32,7 @@ import math
 import random
 from typing import Callable, Sequence
 
-from autobp.checkreport import GradcheckReport, GradcheckRow, make_row
+from autobp.checkreport import GradcheckReport, GradcheckRow, make_row, rounding_error
 from autobp.engine import Value, grad, topo_order
 from autobp.forward import Linearization, seeds_for
 from autobp.shifts import kink_nodes, kink_signs, kinks_at, values_at
@@ -64,8 +64,9 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
     rows: list[GradcheckRow] = []
     held: set[int] = set()                                           # inputs at a kink: no longer moved
     for k, u in enumerate(directions, 1):
-        u, numeric, kink = _difference_off_kinks(f, leaves, names, kinks, base, u, eps, held)
+        u, plus, minus, kink = _difference_off_kinks(f, leaves, names, kinks, base, u, eps, held)
         directions[k - 1] = u
+        numeric = (plus - minus) / (2 * eps)
         (jvp,) = linear.push(seeds_for(leaves, u))
         vjp = math.fsum(g * ui for g, ui in zip(gradient, u))    # fsum: the same float on every Python
         rows.append(make_row(k, f"u{k}: jvp", jvp.data, numeric, atol, rtol, kink))
@@ -87,8 +88,9 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
 
 
 def _difference_off_kinks(f: Callable[..., Value], leaves: list[Value], names: Sequence[str], kinks: list[Value],
-                         base: tuple, u: list[float], eps: float, held: set[int]) -> tuple[list[float], float, bool]:
-    """(u, the central difference of f along it, does it straddle a kink): while x ± eps·u straddles a kink,
+                         base: tuple, u: list[float], eps: float, held: set[int]
+                         ) -> tuple[list[float], float, float, bool]:
+    """(u, f(x + eps·u), f(x − eps·u), do they straddle a kink): while x ± eps·u straddles a kink,
     the inputs that kink depends on join `held` and u stops moving them.  Straddling still, with nothing
     left to hold (or f's graph changed shape), the row is flagged."""
     while True:
@@ -96,11 +98,11 @@ def _difference_off_kinks(f: Callable[..., Value], leaves: list[Value], names: S
         (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, eps), _along(u, -eps)], bool(kinks))
         crossed = [n for n, b, s1, s2 in zip(kinks, base, up, down) if s1 != b or s2 != b]
         if up == base and down == base:
-            return u, (plus - minus) / (2 * eps), False
+            return u, plus, minus, False
         under = {id(v) for n in crossed for v in topo_order(n.children[0])}
         more = {i for i, leaf in enumerate(leaves) if id(leaf) in under and u[i] != 0.0}
         if len(up) != len(base) or len(down) != len(base) or not more:
-            return u, (plus - minus) / (2 * eps), True
+            return u, plus, minus, True
         held |= more
 
 
@@ -113,5 +115,6 @@ def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> l
         numeric = (plus - 2 * out.data + minus) / (h * h)
         hu = linear.push(seeds_for(leaves, u))
         analytic = math.fsum(ui * t.data for ui, t in zip(u, hu))
-        rows.append(make_row(k, f"u{k}: uᵀHu", analytic, numeric, atol, rtol, up != base or down != base, order=2))
+        rows.append(make_row(k, f"u{k}: uᵀHu", analytic, numeric, atol, rtol, up != base or down != base, order=2,
+                             rounding=rounding_error([plus, out.data, out.data, minus], h * h)))
     return rows

@@ -30,7 +30,7 @@ import math
 import numbers
 from typing import Callable, Sequence
 
-from autobp.checkreport import GradcheckError, GradcheckReport, GradcheckRow, make_row
+from autobp.checkreport import GradcheckError, GradcheckReport, GradcheckRow, make_row, rounding_error
 from autobp.directional import directional_check
 from autobp.engine import Value, grad
 from autobp.fdbatch import central_differences
@@ -132,9 +132,14 @@ def _second_order_rows(f, leaves, names, out, base, hessian, h, atol, rtol) -> l
         (f_up, up, g_up), (f_down, down, g_down) = at[2 * j], at[2 * j + 1]
         kink = up != base or down != base
         for i in range(len(leaves)):
-            numeric = (f_up - 2 * out.data + f_down) / (h * h) if i == j else (g_up[i] - g_down[i]) / (2 * h)
+            if i == j:
+                numeric = (f_up - 2 * out.data + f_down) / (h * h)
+                rounding = rounding_error([f_up, out.data, out.data, f_down], h * h)
+            else:
+                numeric = (g_up[i] - g_down[i]) / (2 * h)
+                rounding = rounding_error([g_up[i], g_down[i]], 2 * h)
             rows.append(make_row((i, j), f"{names[i]},{names[j]}", hessian[i][j], numeric, atol, rtol, kink,
-                                 order=2))
+                                 order=2, rounding=rounding))
     return rows
 
 
@@ -156,7 +161,7 @@ def _second_difference_rows(f, leaves, names, out, base, hessian, h, atol, rtol)
             total = sum(weight * value for (value, _), (_, _, weight) in zip(values, stencil))
             kink = any(signs != base for _, signs in values)
             rows.append(make_row((i, j), f"{names[i]},{names[j]}", hessian[i][j], total / (4 * h * h),
-                                 atol, rtol, kink, order=2))
+                                 atol, rtol, kink, order=2, rounding=rounding_error([v for v, _ in values], 4 * h * h)))
     return rows
 
 

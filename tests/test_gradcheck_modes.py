@@ -150,6 +150,22 @@ def test_order_2_catches_a_partial_right_at_the_point_wrong_around_it(mode):
     assert not gradcheck(lambda a: odd(a), [1.0], order=2, mode=mode).passed
 
 
+@pytest.mark.parametrize("mode", ["full", "directional", "second_differences"])
+@pytest.mark.parametrize("f, inputs", [(lambda x, y: x * y * 300, [1.0, 2.0]), (lambda x, y: x * y * 1e6, [1.0, 2.0]),
+                                       (lambda x, y: x ** 4 * y, [100.0, 1.0])], ids=["xy300", "xy1e6", "x4at100"])
+def test_order_2_allows_the_second_differences_own_rounding_error(f, inputs, mode):
+    """(f(x+h) − 2f(x) + f(x−h))/h² carries a rounding error of about ε·|f|/h²: with |f| in the hundreds and
+    more, that alone exceeded atol on correct functions (numeric 1.1e-5 for a true 0)."""
+    report = gradcheck(f, inputs, order=2, mode=mode)
+    assert report.passed, str(report)
+
+
+def test_order_2_rounding_allowance_still_fails_a_wrong_second_derivative_of_a_large_function():
+    cube = define_op("o2_cube_wrong_second", lambda x: x ** 3, lambda out, x: (3.0 * x * value_of(x),), ["3*x^2"])
+    for mode in ("full", "directional", "second_differences"):    # d/dx of 3x·x.data is 3x, not 6x
+        assert not gradcheck(lambda x: cube(x) * 300.0, [2.0], order=2, mode=mode).passed
+
+
 # -- kinks -------------------------------------------------------------------------------
 
 def test_directional_flags_a_relu_at_zero_instead_of_failing():
