@@ -8,7 +8,7 @@ the *mean* of the per-sample losses C_x, as in the matrix BP formulas.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable, Sequence, TypeGuard, overload
+from typing import Any, Iterable, Sequence, TypeGuard, cast, overload
 
 from autobp.engine import Value, apply
 from autobp.ops import SUM
@@ -100,26 +100,39 @@ def mse_loss(preds: Sequence, targets: Sequence) -> Value:
 
 
 def _cross_entropy_one(logits: Sequence, target: object) -> Value:
-    """−log softmax(z)_t = log Σ_i e^(z_i − m) + m − z_t, with m = max_i z_i."""
+    """logsumexp(z) − z_t, or − Σ_i t_i z_i for a row t, with logsumexp(z) = log Σ_i e^(z_i − m) + m, m = max_i z_i."""
     z = [_number(zi, "cross_entropy_loss logit") for zi in logits]
     if not z:
         raise ValueError("cross_entropy_loss: no logits")
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= int(target) < len(z):
+    if isinstance(target, Value):
+        raise TypeError(f"cross_entropy_loss: a class index must be an int, got {target!r}; for a target that is a "
+                        "Value (traced by autobp.trace, say) give it as a one-hot row [t_0, …, t_(K−1)]")
+    if _is_sequence(target):
+        if len(target) != len(z):
+            raise ValueError(f"cross_entropy_loss: the target has {len(target)} entries for {len(z)} logits")
+        row = [_number(ti, "cross_entropy_loss target") for ti in target]
+    elif isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= int(target) < len(z):
         raise ValueError(f"cross_entropy_loss: target_index must be an int in [0, {len(z)}), got {target!r}")
+    else:
+        row = []
     # shift by max(logits) (a constant) so exp never overflows; the shift cancels in the gradient
     m = max(zi.data if isinstance(zi, Value) else zi for zi in z)
     s = _total([_as_value(zi - m).exp() for zi in z])
-    return s.log() + m - z[int(target)]
+    target_logit = _total([ti * zi for ti, zi in zip(row, z)]) if row else z[int(cast(int, target))]
+    return s.log() + m - target_logit
 
 
-def cross_entropy_loss(logits: Sequence, target_index: int | Sequence[int]) -> Value:
+def cross_entropy_loss(logits: Sequence, target: int | Sequence) -> Value:
     """Softmax followed by the negative log-likelihood of the target class, computed stably.
 
     C = −log( e^(z_t) / Σ_i e^(z_i) ) = logsumexp(z) − z_t,  ∂C/∂z_i = softmax(z)_i − [i = t]
 
+    The target is a class index t, or a row of K numbers or Values, one-hot or
+    probabilities (C = logsumexp(z) − Σ_i t_i z_i, as PyTorch's class
+    probabilities): the form a target traced by `autobp.trace` takes.
     logsumexp is evaluated as m + log Σ_i e^(z_i − m) with m = max z, so
     logits of ±1000 give a finite loss and exact gradients.  With a list of
-    logit lists and a list of target indices it returns the mean over samples.
+    logit lists and one target per list it returns the mean over samples.
 
     >>> from autobp import Value
     >>> z = [Value(1000.0), Value(-1000.0)]
@@ -127,19 +140,14 @@ def cross_entropy_loss(logits: Sequence, target_index: int | Sequence[int]) -> V
     >>> loss.data, z[0].grad, z[1].grad
     (2000.0, 1.0, -1.0)
     """
-    if _is_sequence(target_index):
-        if not _is_sequence(logits) or len(logits) != len(target_index):
+    if _is_sequence(logits) and len(logits) and all(_is_sequence(row) for row in logits):    # a batch
+        if not _is_sequence(target) or len(logits) != len(target):
             raise ValueError(f"cross_entropy_loss: a batch needs one logit list per target index, got "
-                             f"{len(logits) if _is_sequence(logits) else type(logits).__name__} for "
-                             f"{len(target_index)} targets")
-        if not len(target_index):
-            raise ValueError("cross_entropy_loss: empty batch")
-        if not all(_is_sequence(row) for row in logits):
-            raise TypeError("cross_entropy_loss: a batch of targets needs a list of logit lists")
-        return _mean([_cross_entropy_one(row, t) for row, t in zip(logits, target_index)], len(target_index))
+                             f"{len(logits)} for {len(target) if _is_sequence(target) else type(target).__name__}")
+        return _mean([_cross_entropy_one(row, t) for row, t in zip(logits, target)], len(target))
     if not _is_sequence(logits):
         raise TypeError(f"cross_entropy_loss: logits must be a list of Values, got {type(logits).__name__}")
-    return _cross_entropy_one(logits, target_index)
+    return _cross_entropy_one(logits, target)
 
 
 def hinge_loss(scores: Sequence, labels: Sequence) -> Value:

@@ -137,3 +137,42 @@ def test_l2_penalty_value_and_gradient():
     assert [p.grad for p in ps] == pytest.approx([0.02, -0.04, 0.01])
     with pytest.raises(ValueError, match="lam must be a number >= 0"):
         l2_penalty(ps, -1.0)
+
+
+def test_cross_entropy_takes_a_one_hot_or_probability_target():
+    """C = logsumexp(z) − Σ_i t_i z_i: with a one-hot t it is the class index's loss, gradients softmax − t."""
+    import math
+    z = [Value(0.5), Value(-1.0), Value(2.0)]
+    by_index = cross_entropy_loss(z, 1)
+    by_row = cross_entropy_loss(z, [0.0, 1.0, 0.0])
+    assert by_row.data == pytest.approx(by_index.data, rel=1e-15)
+    by_row.backward()
+    soft = [math.exp(v) / sum(math.exp(u) for u in (0.5, -1.0, 2.0)) for v in (0.5, -1.0, 2.0)]
+    assert [v.grad for v in z] == pytest.approx([soft[0], soft[1] - 1.0, soft[2]], rel=1e-12)
+    batch = cross_entropy_loss([z, z], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert batch.data == pytest.approx((cross_entropy_loss(z, 0).data + cross_entropy_loss(z, 2).data) / 2)
+
+
+def test_cross_entropy_with_a_traced_one_hot_target_replays_the_class_loss():
+    np = pytest.importorskip("numpy")
+    from autobp import trace
+    tape = trace(lambda z, t: cross_entropy_loss(z, t), [0.0, 0.0, 0.0], [1.0, 0.0, 0.0])
+    Z = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, -2.0]])
+    T = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    want = [cross_entropy_loss([Value(v) for v in Z[0]], 1).data, cross_entropy_loss([Value(v) for v in Z[1]], 0).data]
+    assert np.asarray(tape(Z, T)).tolist() == pytest.approx(want, rel=1e-14)
+
+
+@pytest.mark.parametrize("target, error, message", [
+    ([1.0, 0.0], ValueError, "target has 2 entries for 3 logits"),
+    ([1.0, "a", 0.0], TypeError, "cross_entropy_loss target"),
+])
+def test_cross_entropy_refuses_a_bad_target_row(target, error, message):
+    with pytest.raises(error, match=message):
+        cross_entropy_loss([Value(0.0), Value(1.0), Value(2.0)], target)
+
+
+def test_cross_entropy_with_a_traced_class_index_says_to_use_a_one_hot_row():
+    from autobp import trace
+    with pytest.raises(TypeError, match="one-hot"):
+        trace(lambda z, t: cross_entropy_loss(z, t), [0.0, 0.0, 0.0], 1.0)
