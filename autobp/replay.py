@@ -32,14 +32,14 @@ be > 0, got -2.0`), with the sample's index added.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import array_api_compat
 import numpy as np
 
 from autobp import ops
 from autobp.array_ops import POW_VALUE_EXPONENT, RULES
-from autobp.batching import Plan, Step
+from autobp.batching import Gather, Plan, Step
 from autobp.engine import Value, apply, local_derivatives
 
 __all__ = ["Arrays", "forward", "backward", "settle", "to_numpy"]
@@ -53,12 +53,23 @@ def to_numpy(a: Any) -> np.ndarray:
         return a.get()         # CuPy refuses implicit conversion
 
 
-def _engine_forward(op: ops.Op, *floats: float) -> float:
-    return apply(op, *floats).data
+def _engine_forward(op: ops.Op, *args: float | Value) -> float:
+    return apply(op, *args).data
 
 
-def _engine_partials(op: ops.Op, *floats: float) -> tuple:
-    return local_derivatives(apply(op, *(Value(f) for f in floats)))
+def _engine_partials(op: ops.Op, *args: float | Value) -> tuple:
+    """The op's local derivatives at these operands (floats only: each a Value, so a node is made)."""
+    operands = args if any(isinstance(a, Value) for a in args) else tuple(Value(cast(float, a)) for a in args)
+    return local_derivatives(apply(op, *operands))
+
+
+def _as_in_graph(plan: Plan, step: Step, floats: list[float]) -> list[float | Value]:
+    """A map step's operand floats as the engine met them: a constant as a number, anything else a Value
+    (so `x ** y` with a traced y meets the engine's rule for a Value exponent, and x ** 0.5 does not)."""
+    if step.kind != "map":
+        return [Value(f) for f in floats]
+    return [f if all(u == plan.constants_buffer for u, _ in g.parts) else Value(f)
+            for f, g in zip(floats, cast(list[Gather], step.operands))]
 
 
 def _by_sample(xp, like, f: Callable, op: ops.Op, arrays: list, n_results: int) -> list:
@@ -221,7 +232,7 @@ def _raise_forward(plan: Plan, arr: Arrays, step: Step, operands: list, out: Any
     sample, j = (index[0], index[1]) if step.batched else (None, index[0])
     floats = _node_floats(arr, step, operands, sample, j)
     try:
-        value = _engine_forward(step.op, *floats)
+        value = _engine_forward(step.op, *_as_in_graph(plan, step, floats))
     except (ValueError, ZeroDivisionError, OverflowError, TypeError) as e:
         raise type(e)(f"{e}{_where(step, sample, j)}") from None
     raise OverflowError(f"{step.op.name}: the array replay gave a non-finite number where the engine gives "
@@ -264,7 +275,7 @@ def _backward(plan, pulls, arr, vals, saved, seed, batch, targets, check_each) -
                 if (i, k) in pulls.wanted:
                     c = g * local if not isinstance(local, float) else (g if local == 1.0 else g * local)
                     if check_each and not isinstance(local, float) and not bool(xp.all(xp.isfinite(local))):
-                        _raise_backward(arr, step, operands, local)
+                        _raise_backward(arr, plan, step, operands, local)
                     contributions[(i, k)] = c
         elif step.kind == "sum":
             contributions[(i, 0)] = contributions[(i, 1)] = g
@@ -285,13 +296,13 @@ def _backward(plan, pulls, arr, vals, saved, seed, batch, targets, check_each) -
     return [pulls.adjoint(t, contributions, arr, batch) for t in targets]
 
 
-def _raise_backward(arr: Arrays, step: Step, operands: list, local: Any) -> None:
+def _raise_backward(arr: Arrays, plan: Plan, step: Step, operands: list, local: Any) -> None:
     """Raise the engine's error for the first non-finite local derivative of `step`."""
     index = _first_bad(_broadcast_like(arr, local, operands))
     sample, j = (index[0], index[1]) if step.batched else (None, index[0])
     floats = _node_floats(arr, step, operands, sample, j)
     try:
-        _engine_partials(step.op, *floats)
+        _engine_partials(step.op, *_as_in_graph(plan, step, floats))
     except (ValueError, ZeroDivisionError, OverflowError, TypeError) as e:
         raise type(e)(f"{e}{_where(step, sample, j)}") from None
     raise OverflowError(f"backward through '{step.op.name}': a local derivative is not a finite number"

@@ -164,9 +164,11 @@ class Tape:
         for i, a in enumerate(arrays):
             name, shape = self.names[i], tuple(a.shape)
             want = 1 if self.widths[i] is None else 2
-            if len(shape) != want or (want == 2 and shape[1] != self.widths[i]) or shape[0] < 1:
+            if len(shape) != want or (want == 2 and shape[1] != self.widths[i]):
                 raise ValueError(f"tape: argument {name!r} must have shape {self._shape(i)} like its example, "
                                  f"got {shape}")
+            if shape[0] == 0:
+                raise ValueError(f"tape: the batch is empty (argument {name!r} has 0 samples)")
             if i and shape[0] != batch:
                 raise ValueError(f"tape: argument {name!r} has {shape[0]} samples, the first argument {batch}")
             batch = shape[0]
@@ -193,7 +195,10 @@ class Tape:
     def _run(self, batch_args: tuple, theta: Sequence[float] | np.ndarray | None) -> tuple:
         """The forward pass: (arrays, batch size, buffer values, gathered operands, finiteness flags)."""
         arr, inputs, batch = self._prepare(batch_args)
-        values = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64)
+        values = self.read_parameters() if theta is None else np.asarray(theta, dtype=np.float64).reshape(-1)
+        if len(values) != len(self.parameters):
+            raise ValueError(f"tape: params has {len(values)} numbers for the tape's {len(self.parameters)} "
+                             f"parameters (tape.parameters)")
         theta = arr.xp.asarray(values, device=arr.device)
         vals, saved, flags = forward(self.plan, arr, inputs, theta, batch)
         return arr, batch, vals, saved, flags, (inputs, theta)
@@ -230,8 +235,9 @@ class Tape:
     # -- gradients --------------------------------------------------------------
     def _single(self, what: str) -> None:
         if not self.single:
-            raise ValueError(f"tape.{what} needs fn to return one Value per sample (a loss), "
-                             f"it returns {len(self.plan.outputs)}")
+            n = len(self.plan.outputs)
+            raise ValueError(f"tape.{what} needs fn to return a single Value per sample (a loss), not a list; "
+                             f"it returns a list of {n} Value{'s' if n != 1 else ''}")
 
     def _sweep(self, wrt: str, run: tuple, seed_value: float, targets: list[int]) -> tuple[Any, list]:
         """(outputs, the adjoints of the `targets` buffers), both checked finite."""
@@ -264,6 +270,7 @@ class Tape:
 
     def backward(self, *batch_args: Any, reduce: str = "mean") -> Any:
         """Add ∂(mean or sum over the batch of the output)/∂p into every captured leaf's `.grad`; return the outputs."""
+        self._single("backward")
         out, g = self.value_and_grad(*batch_args, reduce=reduce)
         for p, gp in zip(self.parameters, g.tolist()):
             p.grad += gp

@@ -264,7 +264,7 @@ def test_a_list_of_outputs_comes_back_as_columns_and_backward_needs_one():
     tape = trace(lambda x: mlp(x), [0.0, 0.0, 0.0])
     X = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]])
     close(tape(X), [[v.data for v in mlp(list(x))] for x in X])
-    with pytest.raises(ValueError, match="one Value per sample"):
+    with pytest.raises(ValueError, match="a single Value per sample"):
         tape.backward(X)
 
 
@@ -363,7 +363,7 @@ def small_tape() -> Tape:
      "argument 'x' has a non-finite number at sample 1, position 0: nan"),
     ((np.zeros((2, 2)), np.array([0.0, np.inf])), ValueError, "argument 'y' has a non-finite number at sample 1: inf"),
     ((np.zeros((2, 2)), ["a", "b"]), TypeError, "argument 'y' must be an array"),
-    ((np.zeros((0, 2)), np.zeros(0)), ValueError, r"must have shape \(batch, 2\)"),
+    ((np.zeros((0, 2)), np.zeros(0)), ValueError, r"the batch is empty \(argument 'x' has 0 samples\)"),
 ])
 def test_bad_batches_raise_clear_errors_naming_the_argument(small_tape, args, error, match):
     with pytest.raises(error, match=match):
@@ -378,6 +378,27 @@ def test_a_domain_error_in_one_sample_is_the_engines_error_naming_the_sample():
     tape2 = trace(lambda x: (w * x).exp().tanh(), 1.0)      # exp overflows, tanh would hide it as 1.0
     with pytest.raises(OverflowError, match=r"exp: .*too large.*sample 1"):
         tape2(np.array([1.0, 1000.0]))
+
+
+@pytest.mark.parametrize("base, exponent, error, message", [
+    (-2.0, 3.0, ValueError, "with a Value exponent the base must be > 0"),
+    (0.0, 2.0, ValueError, "with a Value exponent the base must be > 0"),
+])
+def test_a_power_with_a_traced_exponent_raises_the_engines_domain_error(base, exponent, error, message):
+    tape = trace(lambda x, y: x ** y, 2.0, 3.0)
+    with pytest.raises(error, match=message):
+        (Value(base) ** Value(exponent))
+    with pytest.raises(error, match=f"{message}.*sample 0 of the batch"):
+        tape(np.array([base]), np.array([exponent]))
+
+
+def test_a_power_with_a_number_exponent_raises_the_engines_error_not_the_value_exponents():
+    tape = trace(lambda x: x ** 0.5, 4.0)
+    with pytest.raises(ZeroDivisionError, match=r"backward through '\*\*'.*cannot be raised to a negative power"
+                                                 r".*sample 0 of the batch"):
+        tape.grad(np.array([0.0]))
+    with pytest.raises(ValueError, match=r"-4.0 \*\* 0.5 is undefined.*sample 0 of the batch"):
+        tape(np.array([-4.0]))
 
 
 def test_a_gradient_that_overflows_is_an_error_not_a_nan():
@@ -487,3 +508,17 @@ def test_tape_and_trace_error_are_importable_from_autobp():
     from autobp.tape import Tape, TraceError
     assert autobp.Tape is Tape and autobp.TraceError is TraceError
     assert {"trace", "Tape", "TraceError"} <= set(autobp.__all__)
+
+
+def test_a_list_output_is_named_as_such_by_the_gradient_methods():
+    tape = trace(lambda x: [x * 2.0], 1.0)
+    for call, name in ((tape.grad, "grad"), (tape.backward, "backward"), (tape.value_and_grad, "value_and_grad")):
+        with pytest.raises(ValueError, match=f"tape.{name} needs fn to return a single Value.*a list of 1 Value$"):
+            call(np.array([1.0, 2.0]))
+
+
+def test_value_and_grad_with_params_of_the_wrong_length_names_them():
+    w = Value(2.0)
+    tape = trace(lambda x: w * x, 1.0)
+    with pytest.raises(ValueError, match="params has 2 numbers for the tape's 1 parameters"):
+        tape.value_and_grad(np.array([1.0]), params=[1.0, 2.0])
