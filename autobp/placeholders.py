@@ -3,7 +3,7 @@
 A trace (`autobp.tape`) records the operations that ran at the example, not
 the Python that chose them.  So a placeholder raises `TraceError`, naming the
 user's file and line, when user code tests its truth (`if x:`), compares it
-(`x > 0`, `max(x, 0)`) or reads its `.data`: each would be a decision baked
+(`x > 0`, `max(x, 0)`, `x == 1.0`, `x in (1.0, 2.0)`) or reads its `.data`: each would be a decision baked
 in at the example for every sample.  The engine's own modules read `.data`
 to compute, which is allowed.  A placeholder is a Value subclass, and the
 engine gives an op's result the most derived class of its operands, so every
@@ -64,6 +64,19 @@ class _Placeholder(Value):
         raise _branch_error("compares", 2)
 
     __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+    def __eq__(self, other: object) -> bool:
+        """Values compare by identity (dicts of nodes need it); `x == 1.0` or `x in (1.0, 2.0)` decides."""
+        if isinstance(other, Value):
+            return self is other
+        raise _branch_error("compares", 2)
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, Value):
+            return self is not other
+        raise _branch_error("compares", 2)
+
+    __hash__ = Value.__hash__
 
 
 if _C is not None:     # the C helper's slots for + - * / ** - abs(): they call apply as Value's methods do

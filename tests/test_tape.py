@@ -326,7 +326,22 @@ def _branch_on_a_computed_value(x):
     return h * 2 if h.data > 0 else h          # the line the error must name
 
 
+def _branch_on_equality(x):
+    return x * 2.0 if x == 1.0 else x          # the line the error must name
+
+
+def _branch_on_inequality(x):
+    return x * 2.0 if x != 1.0 else x          # the line the error must name
+
+
+def _branch_on_membership(x):
+    return x * 2.0 if x in (1.0, 2.0) else x * 3.0      # the line the error must name
+
+
 @pytest.mark.parametrize("fn, what, line", [
+    (_branch_on_equality, "compares", "x == 1.0"),
+    (_branch_on_inequality, "compares", "x != 1.0"),
+    (_branch_on_membership, "compares", "x in (1.0, 2.0)"),
     (_branch_on_truth, "tests the truth of", "if x:"),
     (_branch_on_a_computed_value, "reads .data of", "h.data > 0"),
     (_branch_on_data, "reads .data of", "x.data > 0"),
@@ -522,3 +537,15 @@ def test_value_and_grad_with_params_of_the_wrong_length_names_them():
     tape = trace(lambda x: w * x, 1.0)
     with pytest.raises(ValueError, match="params has 2 numbers for the tape's 1 parameters"):
         tape.value_and_grad(np.array([1.0]), params=[1.0, 2.0])
+
+
+def test_placeholders_still_work_as_dict_keys_and_compare_to_values_by_identity():
+    seen = {}
+
+    def fn(x):
+        y = x * 2.0
+        seen[y] = 1                                 # hashing and dict lookups among Values stay allowed
+        assert y in seen and (y == y) and not (y == x) and y != x
+        return y
+
+    assert np.asarray(trace(fn, 1.0)(np.array([3.0]))).tolist() == [6.0]
