@@ -43,8 +43,8 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 from autobp import ops
-from autobp.ops import (ABS, ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SOFTPLUS, SQRT, SUB, TANH, Op,
-                        value_of)
+from autobp.ops import (ABS, ADD, DIV, EXP, LOG, MUL, NEG, POW, RELU, SIGMOID, SOFTPLUS, SQRT, SUB, SUM, TANH,
+                        Op, value_of)
 
 __all__ = ["Value", "apply", "topo_order", "local_derivatives", "Sweep", "grad", "no_grad",
            "is_grad_enabled", "define_op", "COMPILED_NODES"]
@@ -170,6 +170,14 @@ class Value:
     def softplus(self) -> Value:
         """ln(1 + e^x).   d/dx = σ(x)"""
         return apply(SOFTPLUS, self)
+
+    @staticmethod
+    def sum(*terms: Operand) -> Value:
+        """Σ terms as one node of the n-ary `sum` op, added left to right (the floats of the chain
+        t0 + t1 + …, one node instead of one per +).   ∂/∂t_k = 1.  A neuron: Value.sum(b, *(w·x))."""
+        if not terms or not any(isinstance(t, Value) for t in terms):
+            raise TypeError(f"Value.sum needs at least one Value among its terms, got {terms!r:.80}")
+        return apply(SUM, *terms)
 
     # -- gradients ----------------------------------------------------------------
     def backward(self) -> None:

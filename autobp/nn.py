@@ -31,10 +31,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from autobp.engine import Value, apply
+from autobp.engine import Value
 from autobp.losses import cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
 from autobp.matrix import check_network   # shape checks only: matrix is numpy, never the engine
-from autobp.ops import SUM
 from autobp.optim import SGD
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS",
@@ -119,7 +118,7 @@ class Neuron(Module):
         every neuron of a layer stays one level deep for `autobp.trace`'s
         batching.  `x` must already be floats and Values.
         """
-        z = apply(SUM, self.b, *[wk * xk for wk, xk in zip(self.w, x)])
+        z = Value.sum(self.b, *[wk * xk for wk, xk in zip(self.w, x)])
         return z, (z if self._sigma is None else self._sigma(z))
 
     def __call__(self, x: Inputs) -> Value:

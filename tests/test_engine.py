@@ -276,3 +276,14 @@ def test_engine_a_subclass_with_more_constructor_arguments_defines_new_as_the_re
 
     s = Sub(1.0, "s", tag=3)
     assert (s.data, s.label, s.tag, type(s * 2.0)) == (1.0, "s", 3, Sub)
+
+
+def test_value_sum_is_one_node_with_the_chains_floats_and_unit_partials():
+    xs = [Value(0.1 * (k + 1)) for k in range(5)]
+    s = Value.sum(*xs, 0.7)
+    chain = xs[0] + xs[1] + xs[2] + xs[3] + xs[4] + 0.7
+    assert s.op == "sum" and len(s.operands) == 6 and s.data == chain.data
+    s.backward()
+    assert [x.grad for x in xs] == [1.0] * 5
+    with pytest.raises(TypeError, match="at least one Value"):
+        Value.sum(1.0, 2.0)
