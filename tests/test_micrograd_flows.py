@@ -238,3 +238,18 @@ def test_micrograd_llm101n_script_all_100_steps(recorded, collector_paused):
     mine = flow_llm101n(ours)
     assert_same_rows([tuple(row) for row in recorded["llm101n"]["rows"]], mine, rel=TRAINING)
     assert math.isfinite(dict(mine)["step 100 train loss"])
+
+
+def test_micrograd_lecture_neuron_is_the_lectures_to_the_last_bit():
+    """tanh as the lecture computes it: o = 0.7071067811865476 (math.tanh gives …477) and its gradients."""
+    from micrograd_flows import _lecture_neuron
+    with lecture_additions(tanh="lecture"):
+        g = _lecture_neuron(MICROGRAD)
+        o = g["n"].tanh()
+        o.backward()
+        theirs = [o.data] + [g[k].grad for k in ("n", "x1", "w1", "x2", "w2", "b")]
+    g = _lecture_neuron(ours)
+    o = g["n"].tanh()
+    o.backward()
+    mine = [o.data] + [g[k].grad for k in ("n", "x1", "w1", "x2", "w2", "b")]
+    assert mine == theirs and o.data == 0.7071067811865476 and o._op == "tanh"

@@ -66,10 +66,11 @@ Where micrograd is wrong, this stays right:
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable, cast
 
-from autobp import engine
+from autobp import engine, ops
 from autobp.engine import local_derivatives
 
 __all__ = ["Value"]
@@ -190,13 +191,28 @@ class Value(engine.Value):
         return out
 
     def tanh(self) -> Value:
-        return _new(super().tanh())
+        """tanh as the first lecture computes it, so its numbers are the lecture's to the last bit."""
+        return _new(engine.apply(LECTURE_TANH, self))
 
     def exp(self) -> Value:
         return _new(super().exp())
 
     def log(self) -> Value:
         return _new(super().log())
+
+
+def _lecture_tanh(x: float) -> float:
+    """(e^2x − 1)/(e^2x + 1), the first lecture's tanh, which can differ from math.tanh in the last bit
+    (0.7071067811865476 against 0.7071067811865477 for its neuron).  Beyond |x| = 20 both are ±1.0 in
+    floats, and e^2x would overflow near 355: math.tanh there."""
+    if abs(x) > 20.0:
+        return math.tanh(x)
+    e = math.exp(2 * x)
+    return (e - 1) / (e + 1)
+
+
+# autobp's tanh op with the lecture's floats: the same name, derivative 1 − tanh², formula and drawing
+LECTURE_TANH = ops.Op("tanh", _lecture_tanh, ops.TANH.partials, ops.TANH.formulas)
 
 
 def _checked(op: str, x: Any) -> Any:
