@@ -377,6 +377,12 @@ def test_micrograd_ints_stay_ints_as_micrograd_keeps_them():
         assert [type(r) for r in results] == [int] * 7 + [float, float, int]
 
 
+def test_micrograd_an_int_power_of_an_int_is_exact_beyond_2_to_the_53():
+    for base, k in ((3, 40), (2, 54), (-3, 35)):
+        mine, theirs = (Value(base) ** k).data, (MValue(base) ** k).data
+        assert type(mine) is int and mine == theirs == base ** k
+
+
 def test_micrograd_value_exponent_works():
     """micrograd asserts the exponent is a number; autobp differentiates x^y in y too: ∂/∂y = x^y ln x."""
     with pytest.raises(AssertionError):

@@ -176,8 +176,8 @@ class Value(engine.Value):
         out = _new(super().__pow__(_checked("**", other)))
         if not isinstance(other, engine.Value):
             out._power = f"**{other}"
-            if _all_ints(self.data, other) and other >= 0 and abs(out.data) <= 2 ** 53:
-                out.data = int(out.data)              # an int power of an int is an int, as in Python
+            if _all_ints(self.data, other) and other >= 0:
+                out.data = self.data ** other         # an int power of an int is an exact int, as in Python
         return out
 
     def __rpow__(self, other: Any) -> Value:
