@@ -177,6 +177,18 @@ def legend(output: Value) -> list[str]:
     return lines
 
 
+_LEVELS = ({ast.Add, ast.Sub}, {ast.Mult, ast.Div}, {ast.Pow})    # operators of one precedence
+
+
+def _continues_chain(node: ast.AST, parent: ast.AST | None) -> bool:
+    """`node` is the operand through which `parent`'s chain of one precedence continues: the left one
+    (a + b + c is (a + b) + c), or for ** the right one (2 ** 2 ** a is 2 ** (2 ** a))."""
+    if not (isinstance(node, ast.BinOp) and isinstance(parent, ast.BinOp)):
+        return False
+    same = any(type(node.op) in level and type(parent.op) in level for level in _LEVELS)
+    return same and (parent.right is node if isinstance(parent.op, ast.Pow) else parent.left is node)
+
+
 class _Checker:
     """Collects the free names of a tree, refusing every node outside the grammar."""
 
@@ -189,13 +201,17 @@ class _Checker:
         return ValueError(_point(self.source, message, start, end))
 
     def check(self, node: ast.AST) -> None:
-        """Visit the whole tree with an explicit stack (a deep tree cannot overflow Python's), counting depth."""
-        stack = [(node, 1)]
+        """Visit the whole tree with an explicit stack (a deep tree cannot overflow Python's), counting depth:
+        the calls and operators a node sits in, where a flat chain (a + b − c, a * b / c, 2 ** 2 ** a) is
+        one level however many terms it has, as a reader counts it."""
+        stack: list[tuple[ast.AST, int, ast.AST | None]] = [(node, 0, None)]
         while stack:
-            node, depth = stack.pop()
+            node, depth, parent = stack.pop()
+            if not isinstance(node, (ast.Constant, ast.Name)) and not _continues_chain(node, parent):
+                depth += 1
             if depth > MAX_DEPTH:
                 raise self.refuse(node, f"expression is nested too deeply (more than {MAX_DEPTH} levels)")
-            stack.extend((child, depth + 1) for child in reversed(self.children(node)))
+            stack.extend((child, depth, node) for child in reversed(self.children(node)))
 
     def children(self, node: ast.AST) -> list[ast.AST]:
         """The sub-expressions of an allowed node; any other node raises a ValueError pointing at it."""

@@ -142,6 +142,22 @@ def test_expr_limits_length_and_depth():
     assert out.data == -1.5
 
 
+def test_expr_depth_counts_nesting_not_the_terms_of_a_flat_chain():
+    """At most MAX_DEPTH levels of calls and operators: exactly 100 nested calls pass, and a flat sum or
+    product of any number of terms (within MAX_LENGTH) is one level, as a reader sees it."""
+    want = 0.5
+    for _ in range(MAX_DEPTH):
+        want = math.tanh(want)
+    assert parse("tanh(" * MAX_DEPTH + "a" + ")" * MAX_DEPTH).evaluate({"a": 0.5})[0].data == want
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse("tanh(" * (MAX_DEPTH + 1) + "a" + ")" * (MAX_DEPTH + 1))
+    flat = "a+" * 300 + "a"
+    assert parse(flat).evaluate({"a": 1.0})[0].data == 301.0
+    chain = "a*b-" * 150 + "a/b"
+    assert parse(chain).evaluate({"a": 2.0, "b": 4.0})[0].data == eval(chain, {}, {"a": 2.0, "b": 4.0})
+    assert parse("2**" * 3 + "a").evaluate({"a": 1.0})[0].data == 16.0       # right-associative chain
+
+
 @pytest.mark.parametrize("source, message", [("", "is empty"), ("   ", "is empty"), ("a\nb", "one line")])
 def test_expr_refuses_empty_or_multiline(source, message):
     with pytest.raises(ValueError, match=message):

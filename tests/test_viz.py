@@ -258,3 +258,18 @@ def test_any_label_is_drawn_as_its_literal_text(label, renderer):
     assert texts.count(shown) == 3                        # the two record boxes and the cluster's title
     assert f"∂{shown}/∂{shown} = 3" in texts              # the edge's local derivative
 
+
+
+@needs_dot
+@pytest.mark.slow
+def test_dot_lays_out_a_value_read_by_a_hundred_ops_in_seconds(tmp_path):
+    """a + a + … + a (100 terms): dot's network simplex took minutes on the one Value with 100 out-edges."""
+    import subprocess
+    a = Value(1.0, "a")
+    total = a
+    for _ in range(100):
+        total = total + a
+    path = tmp_path / "hub.dot"
+    path.write_text(draw_dot(total).source)
+    subprocess.run(["dot", "-Tsvg", str(path), "-o", str(tmp_path / "hub.svg")], check=True, timeout=60)
+    assert (tmp_path / "hub.svg").stat().st_size > 0
