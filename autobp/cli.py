@@ -325,7 +325,7 @@ def _add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
 
     p.add_argument("expr", metavar="EXPR", nargs="?" if optional else None,
                    help="an expression such as 'tanh(a*b + c)': names, numbers, + - * / **, and the functions "
-                        f"{' '.join(functions())} (quote it; put '--' before one that starts with '-'), at most "
+                        f"{' '.join(functions())} (quote it; one that starts with '-', such as '-a*b', works too), at most "
                         f"{MAX_LENGTH:,} characters and {MAX_DEPTH} levels of nesting")
     p.add_argument("--at", action="append", default=[], metavar="a=2,b=-3",
                    help="values of the names (repeatable)")
@@ -426,10 +426,23 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (141, silently, when stdout's reader went away)."""
-    return run_main(lambda: _run(_parser().parse_args(argv)))
+    return run_main(lambda: _run(_parser().parse_args(_expressions_first(sys.argv[1:] if argv is None else argv))))
+
+
+def _expressions_first(argv: list[str]) -> list[str]:
+    """argparse takes any argument that starts with '-' for an option, so '-a*b' would be refused: one that
+    holds an operator or a bracket (no option does) is passed as ' -a*b', which argparse reads as EXPR."""
+    out, rest = [], False
+    for arg in argv:
+        rest = rest or arg == "--"
+        expression = arg[:1] == "-" and arg[1:2] != "-" and any(c in "+-*/()" for c in arg[1:])
+        out.append(" " + arg if expression and not rest else arg)
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "expr", None):
+        args.expr = args.expr.strip()              # ' -a*b' from _expressions_first
     try:
         return args.run(args)
     except BrokenPipeError:

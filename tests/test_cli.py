@@ -210,3 +210,22 @@ def test_cli_train_and_demo_traced():
     assert_usage_error(autobp("demo", "neuron", "--traced"))
     result = autobp("demo", "moons", "--traced")
     assert result.returncode == 0 and "after 100 steps: training accuracy 100%" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["explain", "-a*b", "--at", "a=1,b=2"], ["explain", "--at", "a=1,b=2", "-a*b"],
+                                  ["explain", "--at", "a=1,b=2", "--", "-a*b"]])
+def test_cli_an_expression_that_starts_with_a_minus_is_read_as_the_expression(argv):
+    result = autobp(*argv, "--wrt", "a") if "--" not in argv else autobp(*argv[:3], "--wrt", "a", *argv[3:])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "∂L/∂a = -2"
+
+
+def test_cli_an_option_is_still_an_option():
+    result = autobp("draw", "a*b", "--at", "a=1,b=2", "-o", "-")
+    assert result.returncode == 0 and result.stdout.startswith("<?xml") or "<svg" in result.stdout
+    assert autobp("explain", "-z", "--at", "a=1").returncode == 2        # no operator: read as an option
+
+
+def test_cli_gradcheck_and_draw_take_an_expression_that_starts_with_a_minus():
+    assert autobp("gradcheck", "-a*b", "--at", "a=1,b=2").returncode == 0
+    assert autobp("draw", "-(a+b)", "--at", "a=1,b=2", "-o", "-").returncode == 0
