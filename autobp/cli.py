@@ -429,13 +429,21 @@ def main(argv: list[str] | None = None) -> int:
     return run_main(lambda: _run(_parser().parse_args(_expressions_first(sys.argv[1:] if argv is None else argv))))
 
 
+def _number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _expressions_first(argv: list[str]) -> list[str]:
     """argparse takes any argument that starts with '-' for an option, so '-a*b' would be refused: one that
     holds an operator or a bracket (no option does) is passed as ' -a*b', which argparse reads as EXPR."""
     out, rest = [], False
     for arg in argv:
         rest = rest or arg == "--"
-        expression = arg[:1] == "-" and arg[1:2] != "-" and any(c in "+-*/()" for c in arg[1:])
+        expression = arg[:1] == "-" and arg[1:2] != "-" and any(c in "+-*/()" for c in arg[1:]) and not _number(arg)
         out.append(" " + arg if expression and not rest else arg)
     return out
 

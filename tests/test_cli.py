@@ -229,3 +229,8 @@ def test_cli_an_option_is_still_an_option():
 def test_cli_gradcheck_and_draw_take_an_expression_that_starts_with_a_minus():
     assert autobp("gradcheck", "-a*b", "--at", "a=1,b=2").returncode == 0
     assert autobp("draw", "-(a+b)", "--at", "a=1,b=2", "-o", "-").returncode == 0
+
+
+def test_cli_a_negative_number_in_exponent_form_stays_an_option_value():
+    result = autobp("gradcheck", "a*b", "--at", "a=1,b=2", "--eps", "-1e-3")
+    assert result.returncode == 2 and "--eps" in result.stderr
