@@ -99,11 +99,15 @@ def _cmd_draw(args: argparse.Namespace) -> int:
                    visit_order=args.visit_order)
     if args.highlight:
         options["highlight"] = _leaf(leaves, args.highlight, "--highlight")
+    if args.output is None:
+        args.output = f"graph.{args.format or 'svg'}"
     to_stdout = args.output == "-"
     fmt = args.format or ("svg" if to_stdout else Path(args.output).suffix.lstrip(".").lower() or "svg")
     fmt = "dot" if fmt == "gv" else fmt
     if fmt in ("html", "htm"):
         options.pop("show_grad")
+        if not args.visit_order:
+            options.pop("visit_order")           # the page numbers its boxes itself, as explain --html's does
         _write_explorer(out, args.output, renderer=args.renderer, **options)
         return 0
     if fmt not in FORMATS:
@@ -136,6 +140,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from autobp.explain import backward_steps, explain, forward_steps
     from autobp.expr import legend
 
+    if args.html == "-":
+        raise _UsageError("--html -: the page would follow the text on stdout; give it a file name, or use "
+                          "'autobp draw EXPR --format html -o -' for the page alone")
     out, leaves = _expression(args, name_steps=True)
     _require_names(leaves, args.expr)
     wrt = [_leaf(leaves, args.wrt)] if args.wrt else list(leaves.values())
@@ -351,8 +358,9 @@ def _parser() -> argparse.ArgumentParser:
                                       ".dot/.gv (DOT text), .png/.pdf (need Graphviz's `dot`), .html (an "
                                       "interactive page: step through the forward pass and the backward sweep).")
     _add_expression(draw)
-    draw.add_argument("-o", "--output", default="graph.svg", metavar="PATH",
-                      help="file to write (default graph.svg; '-' writes SVG or DOT text to stdout)")
+    draw.add_argument("-o", "--output", metavar="PATH",
+                      help="file to write (default graph.svg, or graph.FORMAT with --format; '-' writes SVG or "
+                           "DOT text to stdout)")
     draw.add_argument("--format", help="svg, dot, png, pdf, … (default: from -o's suffix)")
     draw.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR", help="layout direction")
     draw.add_argument("--no-grad", action="store_true", help="draw values only, without running backward()")

@@ -363,8 +363,10 @@
   $("mode-forward").addEventListener("click", () => setMode("forward"));
   $("mode-backward").addEventListener("click", () => setMode("backward"));
   slider.addEventListener("input", () => goTo(+slider.value));
+  const sliderKeys = ["ArrowRight", "ArrowLeft", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"];
   document.addEventListener("keydown", (e) => {
-    if (e.target === slider || e.altKey || e.ctrlKey || e.metaKey) return;
+    // the slider moves itself on its own keys; F, B, Esc and zoom work wherever the focus is
+    if ((e.target === slider && sliderKeys.includes(e.key)) || e.altKey || e.ctrlKey || e.metaKey) return;
     const keys = {
       ArrowRight: () => goTo(k + 1), ArrowLeft: () => goTo(k - 1), Home: () => goTo(0), End: () => goTo(total()),
       f: () => setMode("forward"), b: () => setMode("backward"), Escape: clearSelection,

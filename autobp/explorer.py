@@ -87,6 +87,7 @@ class Explorer:
                 "too slow to open. Explore a smaller graph (the loss of one sample, one neuron's output), "
                 f"or raise the limit with max_values={n}.")
         draw_options.pop("show_grad", None)
+        draw_options.setdefault("visit_order", True)    # '#k' in each box: what the steps call an unlabelled Value
         self.root = root
         self.digits = int(draw_options.get("digits", 4))
         self.trace = backward_steps(root)

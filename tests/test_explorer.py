@@ -157,6 +157,19 @@ def test_explore_names_match_backward_steps():
         assert names[order.index(r.child)] == r.child_name and names[order.index(r.node)] == r.node_name
 
 
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_explore_an_unlabelled_value_shows_in_its_box_the_name_the_steps_call_it(renderer):
+    """The step text says ∂E/∂#27: the box of #27 must say #27, or a learner cannot find it."""
+    E = two_two_two()["E"]
+    text = explore(E, renderer=renderer).html()
+    names = page_data(text)["names"]
+    unlabelled = [(i, name) for i, name in enumerate(names) if name.startswith("#")]
+    assert unlabelled
+    for i, name in unlabelled:
+        box = re.search(rf'<g id="v{i}" class="node value" data-i="{i}">(.*?)</g>', text, re.S)
+        assert box and f">{name}</text>" in box.group(1), name
+
+
 def test_explore_forward_text_in_creation_order():
     forward = page_data(explore(tanh_neuron()).html())["forward"]
     assert forward == ["a = 2   (a leaf: an input or a parameter)", "b = -3   (a leaf: an input or a parameter)",
@@ -317,3 +330,18 @@ def test_readme_explorer_command_and_quotes(tmp_path, monkeypatch):
     assert row in data["steps"]["text"]
     tip = re.search(r"as formula and number \(`(.*?)`\)", section).group(1)
     assert tip in [t for line in data["tips"] for t in line]
+
+
+def test_cli_draw_format_html_without_o_writes_graph_html(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", "a*b", "--at", "a=2,b=3", "--format", "html"]) == 0
+    assert capsys.readouterr().out == "wrote graph.html (interactive explorer: open it in a browser)\n"
+    assert (tmp_path / "graph.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert not (tmp_path / "graph.svg").exists()
+    assert main(["draw", "a*b", "--at", "a=2,b=3", "--format", "dot"]) == 0
+    assert (tmp_path / "graph.dot").read_text().startswith("digraph")
+
+
+def test_cli_explain_html_to_stdout_is_refused(capsys):
+    assert main(["explain", "a*b", "--at", "a=2,b=3", "--html", "-"]) == 2
+    assert "--html -" in capsys.readouterr().err

@@ -199,6 +199,15 @@ def test_browser_keyboard_buttons_and_slider(open_page):
     assert o.text("#counter") == "step 0 of 5" and o.fields("data")[5] == f"data {L.data:.4g}"
 
 
+def test_browser_f_and_b_work_while_the_slider_has_focus(open_page):
+    o = open_page(tanh_neuron())
+    o.page.focus("#slider")
+    o.press("f")
+    assert o.fields("data") == {i: "data" for i in range(6)}          # forward pass, at step 0
+    o.press("b")
+    assert o.text("#counter") == "step 0 of 5"
+
+
 def test_browser_hover_an_edge_shows_its_local_derivative(open_page):
     L = tanh_neuron()
     order = topo_order(L)
