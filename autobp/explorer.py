@@ -229,7 +229,7 @@ class Explorer:
     def save(self, path: str | Path) -> Path:
         """Write the page to `path` (UTF-8) and return the path."""
         target = Path(path)
-        target.write_text(self.html(), encoding="utf-8")
+        target.write_text(self.html(), encoding="utf-8", errors="backslashreplace")   # a lone surrogate in a label
         return target
 
     def _repr_html_(self) -> str:

@@ -58,8 +58,27 @@ def _num(x: float, digits: int) -> str:
 
 
 def _label_text(s: str) -> graphviz.quoting.NoHtml:
-    """`s` as the text of a DOT label that Graphviz draws literally (never as HTML, entities or escapes)."""
+    """`s` as the text of a DOT label that Graphviz draws literally (never as HTML, entities or escapes);
+    a lone surrogate, which no file can hold, is written as its escape, \\ud800."""
+    s = s.encode("utf-8", "backslashreplace").decode("utf-8")
     return graphviz.nohtml(s.translate(_VISIBLE).translate(_DOT_TEXT))
+
+
+RANKDIRS = ("LR", "TB", "RL", "BT")
+
+
+def check_options(where: str, rankdir: object = "LR", digits: object = 4, max_nodes: object = 500,
+                  clusters: object = None) -> None:
+    """Refuse a drawing option of the wrong kind where it is given, naming it (not deep inside Graphviz)."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"{where}: rankdir must be one of {', '.join(map(repr, RANKDIRS))}, got {rankdir!r}")
+    for name, value, low in (("digits", digits, 1), ("max_nodes", max_nodes, 0)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{where}: {name} must be a whole number, got {type(value).__name__}: {value!r}")
+        if value < low:
+            raise ValueError(f"{where}: {name} must be a whole number >= {low}, got {value!r}")
+    if clusters is not None and not isinstance(clusters, Mapping):
+        raise TypeError(f"{where}: clusters must be a mapping {{name: Values}}, got {type(clusters).__name__}")
 
 
 def _record_text(s: str) -> str:
@@ -131,6 +150,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot() needs a Value, got {type(root).__name__}: {root!r}")
+    check_options("draw_dot", rankdir, digits, max_nodes, clusters)
     order = topo_order(root)
     if len(order) > max_nodes:
         raise ValueError(
@@ -298,4 +318,13 @@ def explore(root: Value, *, renderer: str = "auto", **options) -> Explorer:
     """
     from autobp.explorer import Explorer
 
+    for name in ("grads", "format"):
+        if name in options:
+            raise TypeError(f"explore: {name} is set by the page itself (it shows each gradient as the sweep "
+                            "reaches it, as SVG)")
+    check_options("explore", **{k: options[k] for k in ("rankdir", "digits", "max_nodes", "clusters") if k in options})
+    for name in ("max_explain", "max_values"):
+        value = options.get(name, 0)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise TypeError(f"explore: {name} must be a whole number >= 0, got {value!r}")
     return Explorer(root, lambda graph, **draw: render(graph, renderer=renderer, **draw), **options)

@@ -345,3 +345,23 @@ def test_cli_draw_format_html_without_o_writes_graph_html(tmp_path, monkeypatch,
 def test_cli_explain_html_to_stdout_is_refused(capsys):
     assert main(["explain", "a*b", "--at", "a=2,b=3", "--html", "-"]) == 2
     assert "--html -" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"grads": {}}, TypeError, "explore: grads is set by the page itself"),
+    ({"format": "png"}, TypeError, "explore: format is set by the page itself"),
+    ({"clusters": ["a"]}, TypeError, "clusters must be a mapping"),
+    ({"digits": -1}, ValueError, "digits must be a whole number >= 1"),
+    ({"max_nodes": "x"}, TypeError, "max_nodes must be a whole number"),
+    ({"rankdir": "bogus"}, ValueError, "rankdir must be one of 'LR', 'TB', 'RL', 'BT'"),
+])
+def test_explore_bad_options_are_named(options, error, message):
+    with pytest.raises(error, match=message):
+        explore(tanh_neuron(), **options)
+
+
+def test_a_label_with_a_lone_surrogate_is_drawn_escaped(tmp_path):
+    a = Value(1.0, "\ud800")
+    page = explore(a * 2.0)
+    assert "\\ud800" in page.html()
+    assert page.save(tmp_path / "s.html").read_bytes().startswith(b"<!DOCTYPE html>")
