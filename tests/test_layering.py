@@ -62,7 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "examples": {"engine", "nn", "losses"},
     "train": {"engine", "ops", "losses", "optim", "nn", "datasets", "tape"},
     "io": {"nn", "network", "matrix"},
-    "micrograd": {"engine", "nn", "viz"},      # the package autobp/micrograd/: micrograd's API on the engine
+    "micrograd": {"engine", "ops", "nn", "viz"},   # the package autobp/micrograd/: micrograd's API on the engine
     "cli": {"__init__", "ops", "engine", "losses", "optim", "nn", "matrix", "datasets", "network", "gradcheck",
             "stepsize", "viz", "explain", "expr", "examples", "train", "io", "script", "forward"},
     "__main__": {"cli"},
