@@ -260,7 +260,7 @@
     const text = D.explain[String(i)];
     if (i === OUT) parts.push(el("p", "\u2202" + L + "/\u2202" + L + " = 1: the output itself.", "note"));
     else if (text !== undefined) parts.push(el("pre", text));
-    else parts.push(el("p", "Not included in this page: " + (D.message || ""), "note"));
+    else parts.push(el("p", "Not included in this page. " + (D.explainNote || ""), "note"));
     panel.replaceChildren(...parts);
   }
   function showBox(b) {

@@ -122,11 +122,13 @@ class Explorer:
         n = len(order)
         chosen = _explain_order(order, self.view == "detail")[:max(0, cap) if cap is not None
                                                                else max(1, EXPLAIN_BUDGET // n)]
+        self.explain_note = ""
         if len(chosen) < n - 1:
             which = "labelled ones first" + (", only labelled ones in an overview" if self.view != "detail" else "")
-            notes.append(f"explain() text is included for {len(chosen)} of the {n - 1:,} Values below the output "
-                         f"({which}; max_explain={len(chosen)}). For another Value v, run "
-                         "autobp.explain(output, v) in Python.")
+            self.explain_note = (f"explain() text is included for {len(chosen)} of the {n - 1:,} Values below the "
+                                 f"output ({which}; max_explain={len(chosen)}). For another Value v, run "
+                                 "autobp.explain(output, v) in Python.")
+            notes.append(self.explain_note)
         return {str(index[v]): explain(self.root, v) for v in chosen}
 
     def _page_data(self, order: list[Value], index: dict[Value, int], groups: Overview | None,
@@ -134,7 +136,8 @@ class Explorer:
         """Everything the page's script reads, as JSON-ready lists indexed by position in the topological order."""
         fmt, rows = self._fmt, self.trace.rows
         return {
-            "view": self.view, "output": len(order) - 1, "message": self.message, "names": self.names,
+            "view": self.view, "output": len(order) - 1, "message": self.message, "explainNote": self.explain_note,
+            "names": self.names,
             "operands": [[index[a] if isinstance(a, Value) else -1 for a in v.operands] for v in order],
             "data": [v.data for v in order], "dataText": [fmt(v.data) for v in order],
             "forward": [self._forward_text(v, index) for v in order], "seedText": fmt(1.0),
@@ -279,7 +282,8 @@ def _overview_note(n: int, max_nodes: int, groups: Overview, what: str) -> str:
     how = f" ({', and '.join(parts)})" if parts else ""
     return (f"This graph has {n:,} Values, more than max_nodes={max_nodes}, so it is drawn as {len(groups.boxes)} "
             f"boxes{how} and the page stays responsive. Stepping, gradients and paths still cover "
-            "every Value: click a box to list its Values. Draw a smaller graph (one sample) to see every node.")
+            f"every Value: click a box to list its Values. To draw every Value, pass max_nodes={n} (the layout "
+            "is slow past a few thousand), or draw a smaller graph.")
 
 
 def _annotate(svg: str, order: list[Value]) -> str:

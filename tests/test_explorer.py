@@ -365,3 +365,8 @@ def test_a_label_with_a_lone_surrogate_is_drawn_escaped(tmp_path):
     page = explore(a * 2.0)
     assert "\\ud800" in page.html()
     assert page.save(tmp_path / "s.html").read_bytes().startswith(b"<!DOCTYPE html>")
+
+
+def test_explore_a_value_without_explain_text_gets_the_explain_note_not_the_overview_text():
+    data = page_data(explore(tanh_neuron(), max_explain=1).html())
+    assert "explain() text is included for 1 of the 5 Values" in data["explainNote"]

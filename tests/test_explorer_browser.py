@@ -166,6 +166,15 @@ def test_browser_click_w6_lights_its_paths_and_shows_explain(open_page):
     assert o.page.eval_on_selector_all("g.path", "els => els.length") == 0
 
 
+def test_browser_a_value_without_explain_text_says_why(open_page):
+    g = two_two_two()
+    o = open_page(g["E"], max_explain=1)                     # only the first labelled Value gets its text
+    click_value(o, "w6")
+    panel = o.text("#panel")
+    assert "Not included in this page. explain() text is included for 1 of" in panel and "max_explain=1" in panel
+    assert "max_nodes" not in panel                          # not the overview's paragraph
+
+
 def test_browser_keyboard_buttons_and_slider(open_page):
     L = tanh_neuron()
     trace, order = backward_steps(L), topo_order(L)
