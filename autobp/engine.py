@@ -194,11 +194,20 @@ class Value:
         return (self.data,)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        """Leaves pickle (data, grad, label); a node with a graph is refused: its op may be a user function."""
+        """Leaves pickle (data, grad, label); a node with a graph is refused: its op may be a user function.
+        (Protocols 0 and 1 get protocol 2's recipe, the one that knows about __slots__.)"""
         if self.op_record is not None:
             raise TypeError(f"cannot pickle {self!r}: it was made by op '{self.op}' and pickling a graph is not "
                             f"supported; pickle its number (v.data), or save a model with autobp.io.save")
-        return super().__reduce_ex__(protocol)
+        return super().__reduce_ex__(max(protocol, 2))
+
+    def __copy__(self) -> Value:
+        """A new node with the same number, op and operands (the graph below it is shared), grad and label."""
+        copied = _make_node(type(self), self.data, self.op_record, self.operands)
+        copied.grad, copied.label = self.grad, self.label
+        if hasattr(self, "__dict__"):
+            copied.__dict__.update(self.__dict__)
+        return copied
 
     def __deepcopy__(self, memo: dict) -> Value:
         """The same graph on new nodes, made children first (a graph a million nodes deep needs no deep

@@ -228,6 +228,25 @@ def test_engine_a_subclass_keeps_its_class_through_arithmetic():
     assert (t.grad, v.grad) == (4.0, 2.0)
 
 
+@pytest.mark.parametrize("protocol", [0, 1, 2, 5])
+def test_engine_leaves_pickle_with_every_protocol(protocol):
+    import pickle
+    w = Value(0.5, "w")
+    w.grad = 1.5
+    back = pickle.loads(pickle.dumps(w, protocol=protocol))
+    assert (type(back), back.data, back.grad, back.label, back.op) == (Value, 0.5, 1.5, "w", "")
+
+
+def test_engine_copy_of_a_computed_node_shares_its_operands():
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    y = a * b
+    y.label = "y"
+    c = copy.copy(y)
+    assert c is not y and (c.data, c.op_record, c.label) == (6.0, ops.MUL, "y") and c.operands[0] is a
+    c.backward()
+    assert (a.grad, b.grad) == (3.0, 2.0)
+
+
 def test_engine_pickles_leaves_and_refuses_graphs_clearly():
     import pickle
 
