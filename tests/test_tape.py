@@ -549,3 +549,14 @@ def test_placeholders_still_work_as_dict_keys_and_compare_to_values_by_identity(
         return y
 
     assert np.asarray(trace(fn, 1.0)(np.array([3.0]))).tolist() == [6.0]
+
+
+def test_a_captured_computed_value_is_recomputed_from_its_leaves_as_the_readme_says():
+    p = Value(3.0, "p")
+    q = p * 2.0
+    tape = trace(lambda x: x * q, 1.0)
+    p.data = 5.0
+    assert np.asarray(tape(np.array([1.0]))).tolist() == [10.0]     # q recomputed from p: 5 · 2
+    assert q.data == 6.0                                           # the Value q keeps its old number
+    tape.backward(np.array([1.0]))
+    assert (p.grad, q.grad) == (2.0, 0.0)
