@@ -219,13 +219,19 @@ def _pow_partials(out, x, y):
 
 
 def _power(x: Any, p: Any) -> Any:
-    """x ** p, where floats that overflow give inf, as float * and / do (float ** raises instead)."""
-    try:
+    """x ** p; on floats the table's own `_pow` (its words for 0 to a negative power, as a Value gets), and
+    an overflow gives inf, as float * and / do."""
+    if not (_is_number(x) and _is_number(p)):
         return x ** p
+    try:
+        return _pow(x, p)
     except OverflowError:
-        if _is_number(x) and _is_number(p):
-            return math.inf
-        raise
+        return math.inf
+
+
+def _quotient(x: Any, y: Any) -> Any:
+    """x / y; on floats the table's own `_div`, so a division by zero says what a Value's says."""
+    return _div(x, y) if _is_number(x) and _is_number(y) else x / y
 
 
 def _pow_domain(x, y) -> None:
@@ -250,7 +256,7 @@ LOG = Op("log", _log, lambda out, x: (1 / x,), ("1/x",))
 TANH = Op("tanh", math.tanh, lambda out, x: (1 - out * out,), ("1 - tanh(x)^2",))
 SIGMOID = Op("sigmoid", _sigmoid, lambda out, x: (out * (1 - out),), ("sigmoid(x)*(1 - sigmoid(x))",))
 RELU = Op("relu", lambda x: x if x > 0 else 0.0, lambda out, x: (step(x),), ("1 if x > 0 else 0",))
-SQRT = Op("sqrt", _sqrt, lambda out, x: (0.5 / out,), ("1/(2*sqrt(x))",))
+SQRT = Op("sqrt", _sqrt, lambda out, x: (_quotient(0.5, out),), ("1/(2*sqrt(x))",))
 ABS = Op("abs", abs, lambda out, x: (sign(x),), ("sign(x)",))
 SOFTPLUS = Op("softplus", _softplus, lambda out, x: (sigmoid_(x),), ("sigmoid(x)",))
 # The n-ary sum Σ_k x_k, one node however many terms: a neuron's z = b + Σ_k w_k·x_k.  ∂/∂x_k = 1 for every k.

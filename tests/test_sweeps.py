@@ -185,6 +185,22 @@ def test_hessian_of_a_square_at_a_large_input_is_two():
     assert hessian(lambda v: v ** 2, [1e154])[0][0].data == 2.0
 
 
+@pytest.mark.parametrize("f", [lambda x: (x - 1.0).relu() * x.sqrt(), lambda x: (x - 1.0).relu() * x ** 0.5],
+                         ids=["sqrt", "pow"])
+def test_sweeps_raise_the_same_words_where_a_local_derivative_divides_by_zero(f):
+    """Not only the same type at the same node: the op table's own words in every sweep (a graph sweep may add
+    which node an operand is)."""
+    messages = []
+    for how in ("backward", "grad", "create_graph"):
+        x = Value(0.0, "x")
+        y = f(x)
+        with pytest.raises(ZeroDivisionError) as info:
+            y.backward() if how == "backward" else grad(y, [x], create_graph=how == "create_graph")
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] and messages[2].startswith(messages[0]), messages
+    assert "by zero" in messages[0] and "float division" not in messages[0]
+
+
 @st.composite
 def raw_graphs(draw):
     """Steps (op name, operand refs) over any op and any earlier node or special constant, with no safety net."""
