@@ -409,7 +409,7 @@ def test_a_power_with_a_traced_exponent_raises_the_engines_domain_error(base, ex
 
 def test_a_power_with_a_number_exponent_raises_the_engines_error_not_the_value_exponents():
     tape = trace(lambda x: x ** 0.5, 4.0)
-    with pytest.raises(ZeroDivisionError, match=r"backward through '\*\*'.*cannot be raised to a negative power"
+    with pytest.raises(ZeroDivisionError, match=r"backward through '\*\*'.*0.0 \*\* -0.5 divides by zero"
                                                  r".*sample 0 of the batch"):
         tape.grad(np.array([0.0]))
     with pytest.raises(ValueError, match=r"-4.0 \*\* 0.5 is undefined.*sample 0 of the batch"):
