@@ -3,7 +3,7 @@
 A trace (`autobp.tape`) records the operations that ran at the example, not
 the Python that chose them.  So a placeholder raises `TraceError`, naming the
 user's file and line, when user code tests its truth (`if x:`), compares it
-(`x > 0`, `max(x, 0)`, `x == 1.0`, `x in (1.0, 2.0)`) or reads its `.data`: each would be a decision baked
+(`x > 0`, `max(x, 0)`, `x == 1.0`, `x in (1.0, 2.0)`), converts it (`float(x)`) or reads its `.data`: each would be a decision baked
 in at the example for every sample.  The engine's own modules read `.data`
 to compute, which is allowed.  A placeholder is a Value subclass, and the
 engine gives an op's result the most derived class of its operands, so every
@@ -77,6 +77,11 @@ class _Placeholder(Value):
         raise _branch_error("compares", 2)
 
     __hash__ = Value.__hash__
+
+    def _convert(self, *args: object) -> float:
+        raise _branch_error("converts to a number", 2)
+
+    __float__ = __int__ = __index__ = __round__ = _convert
 
 
 if _C is not None:     # the C helper's slots for + - * / ** - abs(): they call apply as Value's methods do

@@ -338,7 +338,17 @@ def _branch_on_membership(x):
     return x * 2.0 if x in (1.0, 2.0) else x * 3.0      # the line the error must name
 
 
+def _convert_to_float(x):
+    return x * float(x)                        # the line the error must name
+
+
+def _round_it(x):
+    return x * round(x)                        # the line the error must name
+
+
 @pytest.mark.parametrize("fn, what, line", [
+    (_convert_to_float, "converts to a number", "float(x)"),
+    (_round_it, "converts to a number", "round(x)"),
     (_branch_on_equality, "compares", "x == 1.0"),
     (_branch_on_inequality, "compares", "x != 1.0"),
     (_branch_on_membership, "compares", "x in (1.0, 2.0)"),
