@@ -177,7 +177,11 @@
   const unlight = (list) => { for (const [el, cls] of list) el.classList.remove(cls); list.length = 0; };
   function highlight() {
     unlight(lit);
-    if (k === 0) return;
+    if (k === 0) {                  // before the first step: the backward sweep starts at the output, show it
+      const start = visible(mode === "backward" ? (overview ? boxEl[boxOf[OUT]] : valueEl[OUT]) : null);
+      if (start) start.scrollIntoView({ block: "nearest", inline: "nearest" });
+      return;
+    }
     let focus;
     if (mode === "backward") {
       const r = k - 1, node = S.node[r], child = S.child[r];

@@ -175,6 +175,17 @@ def test_browser_a_value_without_explain_text_says_why(open_page):
     assert "max_nodes" not in panel                          # not the overview's paragraph
 
 
+def test_browser_at_step_0_the_output_where_the_sweep_starts_is_in_view(open_page):
+    g = two_two_two()
+    o = open_page(g["E"])
+    out = len(topo_order(g["E"])) - 1
+    box = o.page.locator(f"#v{out}").bounding_box()
+    view = o.page.locator("#graph").bounding_box()
+    assert box and view
+    assert view["x"] <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"] + 1
+    assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"] + 1
+
+
 def test_browser_keyboard_buttons_and_slider(open_page):
     L = tanh_neuron()
     trace, order = backward_steps(L), topo_order(L)
