@@ -85,7 +85,7 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
             continue
         tangent = {lower: 1.0}
         if all(p in stops for p in parents[lower]):      # only direct edges (a labelled chain): nothing to sweep
-            out[lower] = [_Segment(lower, p, _direct(p, lower, locals_[p]), partial(_how, p, lower, {}, name_of, digits))
+            out[lower] = [_Segment(lower, p, tangent_of(p, tangent), partial(_how, p, lower, {}, name_of, digits))
                           for p in parents[lower]]
             continue
         heap = [(p._id, p) for p in parents[lower]]
@@ -105,15 +105,6 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
                     heapq.heappush(heap, (p._id, p))
         out[lower] = segs
     return out
-
-
-def _direct(upper: Value, lower: Value, locals_: tuple) -> float:
-    """∂upper/∂lower along its direct edges: the sweep's sum with lower's tangent 1, without its map."""
-    t = 0.0
-    for a, local in zip(upper.operands, locals_):
-        if a is lower:
-            t += local * 1.0
-    return t
 
 
 def _between(upper: Value, lower: Value, swept: dict[Value, float]) -> list[Value]:
