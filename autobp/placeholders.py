@@ -3,8 +3,9 @@
 A trace (`autobp.tape`) records the operations that ran at the example, not
 the Python that chose them.  So a placeholder raises `TraceError`, naming the
 user's file and line, when user code tests its truth (`if x:`), compares it
-(`x > 0`, `max(x, 0)`, `x == 1.0`, `x in (1.0, 2.0)`), converts it (`float(x)`) or reads its `.data`: each would be a decision baked
-in at the example for every sample.  The engine's own modules read `.data`
+(`x > 0`, `max(x, 0)`, `x == 1.0`, `x in (1.0, 2.0)`), converts it
+(`float(x)`) or reads its `.data`: each would be a decision baked in at the
+example for every sample.  The engine's own modules read `.data`
 to compute, which is allowed.  A placeholder is a Value subclass, and the
 engine gives an op's result the most derived class of its operands, so every
 value computed from an input is a placeholder too, and guarded as well.
@@ -96,7 +97,7 @@ def placeholder(x: float, label: str) -> _Placeholder:
 @contextmanager
 def standing_in(values: Sequence[Value]) -> Iterator[bool]:
     """Inside the block the given Values are placeholders, so a function run on them raises TraceError where
-    it reads `.data`, tests truth or compares, as under `trace` (the Values are the same objects: a function
+    it reads `.data`, tests truth, compares or converts them, as under `trace` (the Values are the same objects: a function
     that captured them, not only one given them, is guarded too).  Yields True; yields False and changes
     nothing when a value is of another class than Value (a subclass's layout and methods are its own)."""
     if any(type(v) is not Value for v in values):
