@@ -100,7 +100,7 @@ def mse_loss(preds: Sequence, targets: Sequence) -> Value:
 
 
 def _cross_entropy_one(logits: Sequence, target: object) -> Value:
-    """logsumexp(z) − z_t, or − Σ_i t_i z_i for a row t, with logsumexp(z) = log Σ_i e^(z_i − m) + m, m = max_i z_i."""
+    """logsumexp(z) − z_t (or − Σ_i t_i z_i for a row t), logsumexp(z) = log Σ_i e^(z_i − m) + m, m = max_i z_i."""
     z = [_number(zi, "cross_entropy_loss logit") for zi in logits]
     if not z:
         raise ValueError("cross_entropy_loss: no logits")
