@@ -98,8 +98,9 @@ def placeholder(x: float, label: str) -> _Placeholder:
 def standing_in(values: Sequence[Value]) -> Iterator[bool]:
     """Inside the block the given Values are placeholders, so a function run on them raises TraceError where
     it reads `.data`, tests truth, compares or converts them, as under `trace` (the Values are the same
-    objects: a function that captured them, not only one given them, is guarded too).  Yields True; yields False and changes
-    nothing when a value is of another class than Value (a subclass's layout and methods are its own)."""
+    objects: a function that captured them, not only one given them, is guarded too).  Yields True; yields
+    False and changes nothing when a value is of another class than Value (a subclass's layout and methods
+    are its own)."""
     if any(type(v) is not Value for v in values):
         yield False
         return
