@@ -333,8 +333,7 @@ def _add_expression(p: argparse.ArgumentParser, optional: bool = False) -> None:
     p.add_argument("expr", metavar="EXPR", nargs="?" if optional else None,
                    help="an expression such as 'tanh(a*b + c)': names, numbers, + - * / **, and the functions "
                         f"{' '.join(functions())} (quote it; one that starts with '-', such as '-a*b', works "
-                        f"too), at most "
-                        f"{MAX_LENGTH:,} characters and {MAX_DEPTH} levels of nesting")
+                        f"too), at most {MAX_LENGTH:,} characters and {MAX_DEPTH} levels of nesting")
     p.add_argument("--at", action="append", default=[], metavar="a=2,b=-3",
                    help="values of the names (repeatable)")
 

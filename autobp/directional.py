@@ -96,9 +96,9 @@ def _difference_off_kinks(f: Callable[..., Value], leaves: list[Value], names: S
     while True:
         u = [0.0 if i in held else ui for i, ui in enumerate(u)]
         (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, eps), _along(u, -eps)], bool(kinks))
-        crossed = [n for n, b, s1, s2 in zip(kinks, base, up, down) if s1 != b or s2 != b]
         if up == base and down == base:
             return u, plus, minus, False
+        crossed = [n for n, b, s1, s2 in zip(kinks, base, up, down) if s1 != b or s2 != b]
         under = {id(v) for n in crossed for v in topo_order(n.children[0])}
         more = {i for i, leaf in enumerate(leaves) if id(leaf) in under and u[i] != 0.0}
         if len(up) != len(base) or len(down) != len(base) or not more:
