@@ -66,7 +66,7 @@ def rounding_error(values: Sequence[float], divisor: float) -> float:
     """`rounding`: a bound on the rounding error of a difference quotient Σ_k c_k·f_k / divisor (|c_k| ≤ 2,
     written as repeated values), each f_k off by a few units in its last place: 8ε·Σ|f_k| / divisor.
     A second difference divides by h² = 1e-8 (eps = 1e-6), so |f| in the hundreds is enough for rounding
-    alone to exceed atol on a correct second derivative.)"""
+    alone to exceed atol on a correct second derivative."""
     return 8 * sys.float_info.epsilon * math.fsum(abs(v) for v in values) / divisor
 
 
