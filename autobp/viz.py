@@ -67,12 +67,13 @@ def _label_text(s: str) -> graphviz.quoting.NoHtml:
 RANKDIRS = ("LR", "TB", "RL", "BT")
 
 
-def check_options(where: str, rankdir: object = "LR", digits: object = 4, max_nodes: object = 500,
-                  clusters: object = None) -> None:
-    """Refuse a drawing option of the wrong kind where it is given, naming it (not deep inside Graphviz)."""
+def check_options(where: str, rankdir: object = "LR", clusters: object = None, **counts: object) -> None:
+    """Refuse a drawing option of the wrong kind where it is given, naming it (not deep inside Graphviz).
+    `counts` (digits, max_nodes, the explorer's max_explain and max_values) are whole numbers, digits >= 1."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"{where}: rankdir must be one of {', '.join(map(repr, RANKDIRS))}, got {rankdir!r}")
-    for name, value, low in (("digits", digits, 1), ("max_nodes", max_nodes, 0)):
+    for name, value in counts.items():
+        low = 1 if name == "digits" else 0
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{where}: {name} must be a whole number, got {type(value).__name__}: {value!r}")
         if value < low:
@@ -150,7 +151,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot() needs a Value, got {type(root).__name__}: {root!r}")
-    check_options("draw_dot", rankdir, digits, max_nodes, clusters)
+    check_options("draw_dot", rankdir, clusters, digits=digits, max_nodes=max_nodes)
     order = topo_order(root)
     if len(order) > max_nodes:
         raise ValueError(
@@ -322,9 +323,7 @@ def explore(root: Value, *, renderer: str = "auto", **options) -> Explorer:
         if name in options:
             raise TypeError(f"explore: {name} is set by the page itself (it shows each gradient as the sweep "
                             "reaches it, as SVG)")
-    check_options("explore", **{k: options[k] for k in ("rankdir", "digits", "max_nodes", "clusters") if k in options})
-    for name in ("max_explain", "max_values"):
-        value = options.get(name, 0)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise TypeError(f"explore: {name} must be a whole number >= 0, got {value!r}")
+    given = {k: options[k] for k in ("rankdir", "clusters", "digits", "max_nodes", "max_explain", "max_values")
+             if k in options and not (k == "max_explain" and options[k] is None)}    # None: as the budget allows
+    check_options("explore", **given)
     return Explorer(root, lambda graph, **draw: render(graph, renderer=renderer, **draw), **options)

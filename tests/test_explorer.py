@@ -370,3 +370,10 @@ def test_a_label_with_a_lone_surrogate_is_drawn_escaped(tmp_path):
 def test_explore_a_value_without_explain_text_gets_the_explain_note_not_the_overview_text():
     data = page_data(explore(tanh_neuron(), max_explain=1).html())
     assert "explain() text is included for 1 of the 5 Values" in data["explainNote"]
+
+
+@pytest.mark.parametrize("options, error", [({"max_explain": -1}, ValueError), ({"max_values": "9"}, TypeError)])
+def test_explore_bad_counts_are_named(options, error):
+    (name,) = options
+    with pytest.raises(error, match=f"explore: {name} must be a whole number"):
+        explore(tanh_neuron(), **options)
