@@ -16,9 +16,9 @@ from __future__ import annotations
 import linecache
 import sys
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, cast
 
-from autobp.engine import _C, Value
+from autobp.engine import _C, Value, _make_node
 from autobp.ops import ABS, ADD, DIV, MUL, NEG, POW, SUB
 
 __all__ = ["TraceError", "placeholder", "standing_in"]
@@ -90,8 +90,10 @@ if _C is not None:     # the C helper's slots for + - * / ** - abs(): they call 
 
 
 def placeholder(x: float, label: str) -> _Placeholder:
-    """A traced input holding the example value x."""
-    return _Placeholder(x, label)
+    """A traced input holding the example value x, a finite float (`autobp.tape` checks the examples)."""
+    node = cast(_Placeholder, _make_node(_Placeholder, x, None, ()))
+    node.label = label
+    return node
 
 
 @contextmanager

@@ -36,8 +36,10 @@ examples' shapes and finite numbers, or a clear error names the argument.
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 import operator
+import reprlib
 import types
 from typing import Any, Callable, Sequence, cast
 
@@ -71,18 +73,22 @@ def _arg_names(fn: Callable, n: int) -> list[str]:
 def _example(x: object, name: str) -> tuple[Value | list[Value], int | None]:
     """Placeholders for one example argument: one for a number, a list for a list of numbers."""
     def number(v: object, where: str) -> float:
-        if type(v) is float:
-            return v
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"trace: example {where} must be a number or a list of numbers, "
                             f"got {type(v).__name__}: {v!r}")
-        return float(v)
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        if not math.isfinite(f):
+            raise ValueError(f"trace: example {where} must be a finite number, got {reprlib.repr(v)}")
+        return f
 
     if isinstance(x, (str, bytes, Value)) or not hasattr(x, "__len__"):
         return placeholder(number(x, name), name), None
     xs = list(cast(Sequence[object], x))
-    if not all(type(v) is float for v in xs):          # floats (the common case) need no conversion
-        xs = [number(v, f"{name}[{k}]") for k, v in enumerate(xs)]
+    if not all(type(v) is float for v in xs) or not all(map(math.isfinite, cast(list[float], xs))):
+        xs = [number(v, f"{name}[{k}]") for k, v in enumerate(xs)]      # (finite floats need no check)
     if not xs:
         raise ValueError(f"trace: example {name} is an empty list")
     return [placeholder(v, f"{name}[{k}]") for k, v in enumerate(cast(list[float], xs))], len(xs)

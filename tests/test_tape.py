@@ -373,6 +373,17 @@ def test_trace_refuses_bad_examples_and_outputs():
         trace(lambda x: 3.0, 1.0)
 
 
+@pytest.mark.parametrize("examples, match", [
+    (([0.5, float("nan")], 1.0), r"trace: example x\[1\] must be a finite number, got nan"),
+    ((float("inf"), 1.0), r"trace: example x must be a finite number, got inf"),
+    (([0.5], [2, float("-inf")]), r"trace: example y\[1\] must be a finite number, got -inf"),
+    (([0.5], 10 ** 400), r"trace: example y must be a finite number, got 1000"),
+])
+def test_a_non_finite_example_is_named(examples, match):
+    with pytest.raises(ValueError, match=match):
+        trace(lambda x, y: x[0] * y if isinstance(x, list) else x * y, *examples)
+
+
 @pytest.fixture
 def small_tape() -> Tape:
     w = Value(0.5)
