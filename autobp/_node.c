@@ -1305,7 +1305,9 @@ float_hvp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* The C twin of the trace's walk: autobp.batching._walk_in_python            */
 /* ------------------------------------------------------------------------- */
 
+/* A growing array of int64s, kept in a bytes object so that the walk hands it over without a copy. */
 typedef struct {
+    PyObject *bytes;
     int64_t *items;
     Py_ssize_t n, capacity;
 } Ints;
@@ -1315,22 +1317,25 @@ ints_add(Ints *v, int64_t x)
 {
     if (v->n == v->capacity) {
         Py_ssize_t capacity = v->capacity ? 2 * v->capacity : 1024;
-        int64_t *more = PyMem_Realloc(v->items, capacity * sizeof(int64_t));
-        if (more == NULL) {
-            PyErr_NoMemory();
+        if (v->bytes == NULL ? (v->bytes = PyBytes_FromStringAndSize(NULL, capacity * sizeof(int64_t))) == NULL
+                             : _PyBytes_Resize(&v->bytes, capacity * sizeof(int64_t)) < 0) {
             return -1;
         }
-        v->items = more;
+        v->items = (int64_t *)PyBytes_AS_STRING(v->bytes);
         v->capacity = capacity;
     }
     v->items[v->n++] = x;
     return 0;
 }
 
+/* The items as a bytes object, which the caller now owns (v is left empty); NULL on error. */
 static PyObject *
-ints_bytes(const Ints *v)
+ints_bytes(Ints *v)
 {
-    return PyBytes_FromStringAndSize((const char *)v->items, v->n * (Py_ssize_t)sizeof(int64_t));
+    PyObject *bytes = v->bytes ? v->bytes : PyBytes_FromStringAndSize(NULL, 0);
+    Py_ssize_t size = v->n * (Py_ssize_t)sizeof(int64_t);
+    *v = (Ints){0};
+    return bytes == NULL || _PyBytes_Resize(&bytes, size) < 0 ? NULL : bytes;
 }
 
 typedef struct {
@@ -1503,6 +1508,11 @@ PyDoc_STRVAR(walk_doc,
 "unusual (a constant that is not a float, operands that are not a tuple)\n"
 "returns fallback(outputs, inputs), the Python original.");
 
+/* The walk's node -> index table is kept from one walk to the next, emptied, unless it is far bigger than the
+ * last graph needed: a fresh table's pages each cost a page fault, about as much as the walk's work on the
+ * nodes they hold.  (Taken while in use, so a walk that runs during another gets a table of its own.) */
+static Graph spare_seen;
+
 static PyObject *
 walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1513,9 +1523,10 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (node_type == NULL || !PyList_CheckExact(outputs) || !PyDict_CheckExact(inputs)) {
         return PyObject_Vectorcall(args[2], args, 2, NULL);
     }
-    Walk w = {.nodes = PyList_New(0), .ops = PyList_New(0), .constants = PyList_New(0),
+    Walk w = {.seen = spare_seen, .nodes = PyList_New(0), .ops = PyList_New(0), .constants = PyList_New(0),
               .constant_index = PyDict_New()};
     Ints input_at = {0}, output_at = {0};
+    spare_seen = (Graph){0};
     int status = w.nodes && w.ops && w.constants && w.constant_index && ints_add(&w.start, 0) == 0
                  ? walk_graph(&w, outputs, inputs) : -1;
     Py_ssize_t pos = 0;
@@ -1535,13 +1546,19 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_XDECREF(w.ops);
     Py_XDECREF(w.constants);
     Py_XDECREF(w.constant_index);
-    PyMem_Free(w.codes.items);
-    PyMem_Free(w.start.items);
-    PyMem_Free(w.args.items);
-    PyMem_Free(w.info.items);
-    PyMem_Free(input_at.items);
-    PyMem_Free(output_at.items);
-    graph_free(&w.seen);
+    Py_XDECREF(w.codes.bytes);
+    Py_XDECREF(w.start.bytes);
+    Py_XDECREF(w.args.bytes);
+    Py_XDECREF(w.info.bytes);
+    Py_XDECREF(input_at.bytes);
+    Py_XDECREF(output_at.bytes);
+    if (spare_seen.keys == NULL && w.seen.keys != NULL && w.seen.mask < 16 * w.count) {
+        memset(w.seen.keys, 0, (w.seen.mask + 1) * sizeof(PyObject *));
+        spare_seen = (Graph){.keys = w.seen.keys, .where = w.seen.where, .mask = w.seen.mask};
+    }
+    else {
+        graph_free(&w.seen);
+    }
     if (status == 0) {
         PyErr_Clear();
         return PyObject_Vectorcall(args[2], args, 2, NULL);

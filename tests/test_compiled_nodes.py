@@ -360,6 +360,29 @@ def test_compiled_walk_equals_the_python_walk_on_random_graphs(program):
     assert c == python
 
 
+def test_compiled_walks_that_reuse_the_last_walks_table_equal_the_python_walk():
+    """The C walk keeps its emptied node table for the next walk (or frees it when far too big): a walk after
+    a bigger one, after a smaller one and after a hand-back that failed sees only its own nodes."""
+    def chain(n, x):
+        v = x
+        for k in range(n):
+            v = v * 1.5 + x if k % 2 else (v - 0.25).tanh()
+        return v
+
+    x = Value(0.5, "x")
+    for n in (3000, 10, 10, 3000, 3000, 1):
+        c, python = _walks([chain(n, x)], {x: (0, 0)})
+        assert c == python and len(c[0]) == len(python[0])
+    odd = engine._make_node_in_python(Value, 2.0, ops.MUL, (chain(3000, x), 4))   # an int constant: handed back
+
+    def failing(outputs, inputs):
+        raise RuntimeError("the fallback failed")
+    with pytest.raises(RuntimeError, match="the fallback failed"):
+        engine._C.walk([odd], {x: (0, 0)}, failing)
+    c, python = _walks([chain(20, x)], {x: (0, 0)})
+    assert c == python
+
+
 def test_compiled_walk_of_a_traced_mlp_and_its_hand_backs():
     from autobp import batching
     from autobp.nn import MLP, mse_loss
