@@ -1347,7 +1347,7 @@ typedef struct {
 typedef struct {
     Graph seen;              /* node -> its index (only the table is used) */
     Py_ssize_t count;
-    PyObject *nodes, *ops, *constants, *constant_index;   /* lists; a dict {bits of a constant: k} */
+    PyObject *labels, *params, *ops, *constants, *constant_index;   /* lists; a dict {bits of a constant: k} */
     Ints codes, start, args, info;
 } Walk;
 
@@ -1359,8 +1359,8 @@ walk_index(Walk *w, PyObject *node, int64_t code, int64_t info)
         return -1;
     }
     graph_set(g, node, w->count++);
-    if (PyList_Append(w->nodes, node) < 0 || ints_add(&w->codes, code) < 0 || ints_add(&w->info, info) < 0
-        || ints_add(&w->start, w->args.n) < 0) {
+    if (PyList_Append(w->labels, SLOT(node, LABEL)) < 0 || (info == 1 && PyList_Append(w->params, node) < 0)
+        || ints_add(&w->codes, code) < 0 || ints_add(&w->info, info) < 0 || ints_add(&w->start, w->args.n) < 0) {
         return -1;
     }
     return 0;
@@ -1503,7 +1503,7 @@ walk_graph(Walk *w, PyObject *outputs, PyObject *inputs)
 
 PyDoc_STRVAR(walk_doc,
 "walk(outputs, inputs, fallback)\n--\n\n"
-"autobp.batching._walk_in_python in C: (nodes, codes, ops, start, args, info,\n"
+"autobp.batching._walk_in_python in C: (labels, params, codes, ops, start, args, info,\n"
 "constants, input_at, output_at), with the int64 arrays as bytes.  Anything\n"
 "unusual (a constant that is not a float, operands that are not a tuple)\n"
 "returns fallback(outputs, inputs), the Python original.");
@@ -1523,11 +1523,11 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (node_type == NULL || !PyList_CheckExact(outputs) || !PyDict_CheckExact(inputs)) {
         return PyObject_Vectorcall(args[2], args, 2, NULL);
     }
-    Walk w = {.seen = spare_seen, .nodes = PyList_New(0), .ops = PyList_New(0), .constants = PyList_New(0),
-              .constant_index = PyDict_New()};
+    Walk w = {.seen = spare_seen, .labels = PyList_New(0), .params = PyList_New(0), .ops = PyList_New(0),
+              .constants = PyList_New(0), .constant_index = PyDict_New()};
     Ints input_at = {0}, output_at = {0};
     spare_seen = (Graph){0};
-    int status = w.nodes && w.ops && w.constants && w.constant_index && ints_add(&w.start, 0) == 0
+    int status = w.labels && w.params && w.ops && w.constants && w.constant_index && ints_add(&w.start, 0) == 0
                  ? walk_graph(&w, outputs, inputs) : -1;
     Py_ssize_t pos = 0;
     PyObject *key, *value;
@@ -1538,11 +1538,12 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         status = ints_add(&output_at, graph_find(&w.seen, PyList_GET_ITEM(outputs, r))) == 0 ? 1 : -1;
     }
     if (status == 1) {
-        result = Py_BuildValue("(ONONNNONN)", w.nodes, ints_bytes(&w.codes), w.ops, ints_bytes(&w.start),
-                               ints_bytes(&w.args), ints_bytes(&w.info), w.constants, ints_bytes(&input_at),
-                               ints_bytes(&output_at));
+        result = Py_BuildValue("(OONONNNONN)", w.labels, w.params, ints_bytes(&w.codes), w.ops,
+                               ints_bytes(&w.start), ints_bytes(&w.args), ints_bytes(&w.info), w.constants,
+                               ints_bytes(&input_at), ints_bytes(&output_at));
     }
-    Py_XDECREF(w.nodes);
+    Py_XDECREF(w.labels);
+    Py_XDECREF(w.params);
     Py_XDECREF(w.ops);
     Py_XDECREF(w.constants);
     Py_XDECREF(w.constant_index);

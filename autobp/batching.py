@@ -26,6 +26,10 @@ learner never wrote.  The n-ary `sum` op keeps the chain's floats bit for
 bit (it adds left to right), has nin + 1 nodes instead of 2·nin, draws as one
 `sum` node with nin + 1 inputs, and puts a whole layer one level deep.
 
+Two passes.  `walk` reads a graph into a `Recording`, the flat tape a trace
+keeps (arrays, and no Value but the parameters); `build` groups a recording
+into a `Plan`, which `autobp.tape` does at the first replay.
+
 Kinds.  A node is *batched* when it depends on a traced input (one value per
 sample) and *invariant* when it depends only on parameters and constants (one
 value for the whole batch, such as an L2 penalty).  Every value lives in a
@@ -44,7 +48,7 @@ import numpy as np
 from autobp.engine import _C, Value
 from autobp.ops import MUL, SUM, Op
 
-__all__ = ["Buffer", "Gather", "Step", "Plan", "build", "PARAMS", "CONSTANTS"]
+__all__ = ["Recording", "walk", "Buffer", "Gather", "Step", "Plan", "build", "PARAMS", "CONSTANTS"]
 
 Slot = tuple[int, int]          # (buffer, column)
 PARAMS, CONSTANTS = "parameters", "constants"
@@ -135,13 +139,15 @@ def _gather(bufs: np.ndarray, cols: np.ndarray, buffers: list[Buffer], batched: 
 
 
 @dataclass
-class _Graph:
-    """A recorded graph as arrays: node i's op ops[codes[i]] (codes[i] = −1 for a leaf), its operands
-    args[start[i]:start[i+1]] (a node's index, or −1 − k for constant k), its depth, and whether it depends
-    on an input (batched) or on a parameter; and the index of each input (in `inputs` order, −1 where fn
-    did not use it) and of each output."""
+class Recording:
+    """A graph recorded as a flat tape, the nodes in topological order: node i's op ops[codes[i]] (codes[i] = −1
+    for a leaf), its operands args[start[i]:start[i+1]] (a node's index, or −1 − k for constant k), its label,
+    its depth, and whether it depends on an input (batched) or on a parameter; the parameters (the leaves that
+    are not inputs, in node order); and the index of each input (in `inputs` order, −1 where fn did not use it)
+    and of each output.  It holds no Value but the parameters, so the graph it was read from can go."""
 
-    nodes: list[Value]
+    labels: list[str]
+    params: list[Value]
     codes: np.ndarray
     ops: list[Op]
     start: np.ndarray
@@ -154,13 +160,14 @@ class _Graph:
     output_at: np.ndarray
 
 
-def _walk(outputs: list[Value], inputs: dict[Value, Slot]) -> _Graph:
-    """The graph of the outputs as arrays (see `_walk_in_python`; with the C helper, its twin in autobp/_node.c)."""
+def walk(outputs: list[Value], inputs: dict[Value, Slot]) -> Recording:
+    """The graph of the outputs as a flat tape (see `_walk_in_python`; with the C helper, its twin in
+    autobp/_node.c)."""
     raw = _walk_in_python(outputs, inputs) if _C is None else _C.walk(outputs, inputs, _walk_in_python)
-    nodes, codes, ops, start, args, info, constants, input_at, output_at = raw
+    labels, params, codes, ops, start, args, info, constants, input_at, output_at = raw
     code = _int64(info)
-    return _Graph(nodes, _int64(codes), ops, _int64(start), _int64(args), code >> 2, (code & 2) > 0,
-                  (code & 1) > 0, constants, _int64(input_at), _int64(output_at))
+    return Recording(labels, params, _int64(codes), ops, _int64(start), _int64(args), code >> 2, (code & 2) > 0,
+                     (code & 1) > 0, constants, _int64(input_at), _int64(output_at))
 
 
 def _int64(numbers: bytes | list[int]) -> np.ndarray:
@@ -171,18 +178,35 @@ def _int64(numbers: bytes | list[int]) -> np.ndarray:
 def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
     """Every node reachable from the outputs, children before parents, in one pass (iterative, depth first).
 
-    Returns (nodes, codes, ops, start, args, info, constants, input_at, output_at) as lists, for `_Graph`.
+    Returns (labels, params, codes, ops, start, args, info, constants, input_at, output_at) as lists, for
+    `Recording`.
     Each node is recorded once all its operands are, as `info` = 4·level + 2·batched + on_params.
     """
     index: dict[Value, int] = {}
-    nodes: list[Value] = []
+    labels: list[str] = []
+    params: list[Value] = []
     codes: list[int] = []
     ops: dict[Op, int] = {}
     info: list[int] = []
     args: list[int] = []
     start = [0]
     constants: dict[tuple[float, float], int] = {}
-    add_node, add_code, add_info, add_arg, add_start = nodes.append, codes.append, info.append, args.append, start.append
+    add_arg = args.append
+
+    def add(node: Value, code: int, node_info: int) -> None:
+        index[node] = len(labels)
+        labels.append(node.label)
+        codes.append(code)
+        info.append(node_info)
+        start.append(len(args))
+
+    def add_leaf(leaf: Value) -> None:                # an input (batched) or a parameter
+        if leaf in inputs:
+            add(leaf, -1, 2)
+        else:
+            add(leaf, -1, 1)
+            params.append(leaf)
+
     for root in outputs:
         if root in index:
             continue
@@ -195,8 +219,7 @@ def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
                     if a_ops:
                         stack.append((a, a_ops, iter(a_ops)))
                         break
-                    index[a] = len(nodes)          # a leaf: an input (batched) or a parameter
-                    add_node(a), add_code(-1), add_start(len(args)), add_info(2 if a in inputs else 1)
+                    add_leaf(a)
             else:
                 stack.pop()
                 top, flags = -4, 0
@@ -211,14 +234,11 @@ def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
                     if x > top:
                         top = x
                     flags |= x
-                index[node] = len(nodes)
-                add_node(node), add_start(len(args))
-                if node_ops:
-                    add_code(ops.setdefault(cast(Op, node.op_record), len(ops)))
-                    add_info(((top >> 2) + 1 << 2) | (flags & 3))
-                else:                              # an output that is itself a leaf
-                    add_code(-1), add_info(2 if node in inputs else 1)
-    return (nodes, codes, list(ops), start, args, info, [c for c, _ in constants],
+                if not node_ops:                   # an output that is itself a leaf
+                    add_leaf(node)
+                    continue
+                add(node, ops.setdefault(cast(Op, node.op_record), len(ops)), ((top >> 2) + 1 << 2) | (flags & 3))
+    return (labels, params, codes, list(ops), start, args, info, [c for c, _ in constants],
             [index.get(v, -1) for v in inputs], [index[v] for v in outputs])
 
 
@@ -251,28 +271,25 @@ def _fusion_in_python(codes: np.ndarray, start: np.ndarray, args: np.ndarray, ba
     return bytes(absorbed), bytes(fused), role
 
 
-def _code(g: _Graph, op: Op) -> int:
+def _code(g: Recording, op: Op) -> int:
     """op's code in g (−2, matching no node, when no node of g has that op)."""
     return next((k for k, known in enumerate(g.ops) if known is op), -2)
 
 
-def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[str],
-          arg_widths: Sequence[int]) -> tuple[Plan, list[Value]]:
-    """The plan of the graph of `outputs` (see the module docstring), and its parameters (the leaves not in
-    `inputs`), in the order the plan reads them."""
-    g = _walk(outputs, inputs)
-    N, n_args = len(g.nodes), len(arg_widths)
+def build(g: Recording, input_slots: Sequence[Slot], arg_names: Sequence[str], arg_widths: Sequence[int]) -> Plan:
+    """The plan of a recorded graph (see the module docstring); input k sits at input_slots[k], (argument,
+    position).  The parameters buffer holds g.params in order."""
+    N, n_args = len(g.labels), len(arg_widths)
     P, C = n_args, n_args + 1
     leaf = g.codes < 0
     param_idx = np.flatnonzero(leaf & ~g.batched)
-    params = list(map(g.nodes.__getitem__, param_idx.tolist()))
     buffers = [Buffer(name, True, w) for name, w in zip(arg_names, arg_widths)]
-    buffers += [Buffer(PARAMS, False, len(params)), Buffer(CONSTANTS, False, len(g.constants))]
+    buffers += [Buffer(PARAMS, False, len(g.params)), Buffer(CONSTANTS, False, len(g.constants))]
     slot_buf, slot_col = np.full(N, -1, dtype=np.int64), np.full(N, -1, dtype=np.int64)
-    slot_buf[param_idx], slot_col[param_idx] = P, np.arange(len(params))
-    input_slots = np.array(list(inputs.values()), dtype=np.int64).reshape(-1, 2)      # (buffer, column) each
+    slot_buf[param_idx], slot_col[param_idx] = P, np.arange(len(g.params))
+    at_input = np.array(input_slots, dtype=np.int64).reshape(-1, 2)      # (buffer, column) each
     used = g.input_at >= 0
-    slot_buf[g.input_at[used]], slot_col[g.input_at[used]] = input_slots[used, 0], input_slots[used, 1]
+    slot_buf[g.input_at[used]], slot_col[g.input_at[used]] = at_input[used, 0], at_input[used, 1]
 
     # the products to fuse (w·a, one factor batched, read once, by a sum) and the role of every operand
     out_idx = g.output_at
@@ -303,7 +320,7 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
         idx = np.array(nodes)
         op, out = g.ops[g.codes[nodes[0]]], len(buffers)
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
-        labels = [g.nodes[i].label for i in nodes]
+        labels = [g.labels[i] for i in nodes]
         at = g.start[idx][:, None]
         role_of = np.frombuffer(kinds, dtype=np.uint8)
         inv_pos, bat_pos = np.flatnonzero(role_of < 2), np.flatnonzero(role_of == 2)
@@ -338,7 +355,7 @@ def build(outputs: list[Value], inputs: dict[Value, Slot], arg_names: Sequence[s
                 np.array(g.constants, dtype=float), n_args, P, C)
     plan.depends_on_params = {P} | set(slot_buf[g.on_params & ~leaf & ~absorbed].tolist())
     _find_layers(plan)
-    return plan, params
+    return plan
 
 
 def _find_layers(plan: Plan) -> None:

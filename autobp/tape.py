@@ -9,9 +9,12 @@
 
 `trace(fn, *examples)` calls fn once on placeholder Values shaped like the
 examples (a number, or a list of numbers) and keeps the graph fn built as a
-flat program: the inputs, the leaves fn captured (parameters, read afresh at
-every call so an optimizer step between calls is seen), the constants, and
-the ops in topological order, grouped into array steps (`autobp.batching`).
+flat tape (`batching.Recording`): the inputs, the leaves fn captured
+(parameters, read afresh at every call so an optimizer step between calls is
+seen), the constants, and the ops in topological order.  The first replay
+(or `schedule()`) groups the tape into array steps (`autobp.batching`) and
+keeps that plan, as `jax.jit` compiles at the first call: tracing records,
+the first use compiles.
 
 - `tape(*batch)` evaluates every sample: each argument gets a leading batch
   axis, as an array of any Array API library (NumPy by default; PyTorch and
@@ -35,6 +38,7 @@ examples' shapes and finite numbers, or a clear error names the argument.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
@@ -120,8 +124,7 @@ def record(out: Value | Sequence[Value], args: list[Any], names: list[str], widt
     for i, a in enumerate(args):
         for k, p in enumerate([a] if widths[i] is None else a):
             inputs[p] = (i, k)
-    plan, params = batching.build(outputs, inputs, names, [w or 1 for w in widths])
-    return Tape(plan, params, names, widths, single)
+    return Tape(batching.walk(outputs, inputs), list(inputs.values()), names, widths, single)
 
 
 _DATA_OF = operator.attrgetter("data")
@@ -131,12 +134,23 @@ _NUMPY = array_api_compat.array_namespace(np.zeros(0))     # the namespace of pl
 class Tape:
     """A recorded graph, replayed on a batch (made by `trace`)."""
 
-    def __init__(self, plan: batching.Plan, params: list[Value], names: list[str], widths: list[int | None],
-                 single: bool) -> None:
-        self.plan, self.parameters = plan, params
+    def __init__(self, recording: batching.Recording, input_slots: list[tuple[int, int]], names: list[str],
+                 widths: list[int | None], single: bool) -> None:
+        self._recording: batching.Recording | None = recording
+        self._input_slots = input_slots
+        self.parameters = recording.params
         self.names, self.widths, self.single = names, widths, single
         self._adjoints: dict[str, Adjoints] = {}
         self._arrays: dict[Any, Arrays] = {}
+
+    @functools.cached_property
+    def plan(self) -> batching.Plan:
+        """The recording grouped into array steps (`autobp.batching`), at the first replay or schedule(), as
+        jax.jit compiles at the first call: a trace records, its first use compiles."""
+        plan = batching.build(cast(batching.Recording, self._recording), self._input_slots, self.names,
+                              [w or 1 for w in self.widths])
+        self._recording = None                   # the plan holds all it needs
+        return plan
 
     def __repr__(self) -> str:
         _, steps, n = size(self.plan)

@@ -393,7 +393,7 @@ def test_compiled_walk_of_a_traced_mlp_and_its_hand_backs():
     loss = mse_loss([mlp(xs)], [ys])
     inputs = {**{x: (0, k) for k, x in enumerate(xs)}, **{y: (1, k) for k, y in enumerate(ys)}, Value(2.0): (0, 0)}
     c, python = _walks([loss, xs[0]], inputs)
-    assert c == python and python[7][-1] == -1              # an input fn did not use is found nowhere
+    assert c == python and python[8][-1] == -1              # an input fn did not use is found nowhere
     odd = engine._make_node_in_python(Value, 2.0, ops.MUL, (xs[0], 4))    # an int constant: handed back
     walked = Counting(batching._walk_in_python)
     engine._C.walk([odd], inputs, walked)
@@ -440,7 +440,7 @@ def _fusions(outputs, inputs):
     """(the C fusion, the Python fusion) of the walked graph, with MUL and SUM's codes."""
     from autobp import batching
 
-    g = batching._walk(outputs, inputs)
+    g = batching.walk(outputs, inputs)
     arrays = (g.codes, g.start, g.args, g.batched, g.output_at,
               batching._code(g, ops.MUL), batching._code(g, ops.SUM))
     return engine._C.fusion(*arrays), batching._fusion_in_python(*arrays)

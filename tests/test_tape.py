@@ -216,6 +216,30 @@ def test_a_computed_value_fn_captured_is_replayed_from_its_leaves():
     assert w.grad == (2 * 3.0 * 1 + 1) + (2 * 3.0 * 2 + 1)
 
 
+def test_a_trace_keeps_a_flat_tape_and_groups_it_at_the_first_replay():
+    """trace records; the plan (operation batching) is built at the first use, as jax.jit compiles at the first
+    call, and the graph fn built is not kept: nothing reachable from the tape is a traced value."""
+    import gc
+    import types
+
+    from autobp.placeholders import _Placeholder
+
+    mlp = MLP(3, [4, 1], seed=0)
+    tape = trace(lambda x, y: mse_loss([mlp(x)], [[y]]), [0.1, 0.2, 0.3], 0.5)
+    assert "plan" not in vars(tape)
+    seen, todo = set(), [tape]
+    while todo:                                 # what the tape holds (classes and modules are not its data)
+        obj = todo.pop()
+        if id(obj) not in seen and not isinstance(obj, (type, types.ModuleType)):
+            seen.add(id(obj))
+            assert not isinstance(obj, _Placeholder)
+            todo.extend(gc.get_referents(obj))
+    assert len(tape.parameters) == len(set(tape.parameters)) and set(tape.parameters) == set(mlp.parameters())
+    X, Y = np.array([[1.0, -2.0, 0.5], [0.0, 0.3, -1.0]]), np.array([0.25, -0.5])
+    assert tape(X, Y).tolist() == [mse_loss([mlp(x)], [[y]]).data for x, y in zip(X.tolist(), Y.tolist())]
+    assert "plan" in vars(tape)
+
+
 def test_what_fn_computes_and_drops_is_not_on_the_tape():
     """Nodes no output depends on (and the parameters and constants only they read) are left out."""
     w, unused = Value(2.0, "w"), Value(5.0, "unused")
