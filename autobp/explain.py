@@ -24,9 +24,8 @@ from __future__ import annotations
 import heapq
 import sys
 import types
-from dataclasses import dataclass
-from functools import cached_property, partial
-from typing import Callable
+from functools import partial
+from typing import Callable, NamedTuple
 
 from autobp.engine import Value, local_derivatives
 from autobp.graph import nodes_between
@@ -40,8 +39,7 @@ __all__ = ["explain", "backward_steps", "BackwardTrace", "BackwardStep", "forwar
 # explain
 # ---------------------------------------------------------------------------
 
-@dataclass
-class _Segment:
+class _Segment(NamedTuple):
     """One factor of the written-out chain rule: ∂upper/∂lower through unlabelled nodes only."""
 
     lower: Value
@@ -49,7 +47,7 @@ class _Segment:
     value: float
     describe: Callable[[], str]     # writes `how`, which only the factors printed need
 
-    @cached_property
+    @property
     def how(self) -> str:
         """The op and formula of a direct edge, or the unlabelled ops passed through."""
         return self.describe()
@@ -84,7 +82,7 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
         if lower not in stops:
             continue
         tangent = {lower: 1.0}
-        if all(p in stops for p in parents[lower]):      # only direct edges (a labelled chain): nothing to sweep
+        if stops.issuperset(parents[lower]):      # only direct edges (a labelled chain): nothing to sweep
             out[lower] = [_Segment(lower, p, tangent_of(p, tangent), partial(_how, p, lower, {}, name_of, digits))
                           for p in parents[lower]]
             continue
@@ -186,7 +184,7 @@ def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 
     count: dict[Value, int] = {output: 1}
     for n in reversed(nodes):
         if n in stops and n is not output:
-            count[n] = sum(count[s.upper] for s in segments[n])
+            count[n] = sum([count[s.upper] for s in segments[n]])
     n_paths = count[wrt]
     side = ", forward mode (products taken from the input side)" if forward else ""
     lines = [f"{d} by the chain rule{side}: {n_paths} path{'s' if n_paths != 1 else ''} from {bottom} to {top}."]
@@ -275,7 +273,7 @@ def _delta_form(output, wrt, nodes, stops, segments, name_of, digits, why, max_l
     delta: dict[Value, float] = {output: 1.0}
     order = [n for n in reversed(nodes) if n in stops and n is not output]
     for n in order:
-        delta[n] = sum(delta[s.upper] * s.value for s in segments[n])
+        delta[n] = sum([delta[s.upper] * s.value for s in segments[n]])
 
     def line(n: Value) -> str:
         segs = segments[n]
