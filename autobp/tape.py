@@ -38,12 +38,12 @@ examples' shapes and finite numbers, or a clear error names the argument.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 import numbers
 import operator
 import reprlib
+import threading
 import types
 from typing import Any, Callable, Sequence, cast
 
@@ -138,19 +138,24 @@ class Tape:
                  widths: list[int | None], single: bool) -> None:
         self._recording: batching.Recording | None = recording
         self._input_slots = input_slots
+        self._plan: batching.Plan | None = None
+        self._planning = threading.Lock()
         self.parameters = recording.params
         self.names, self.widths, self.single = names, widths, single
         self._adjoints: dict[str, Adjoints] = {}
         self._arrays: dict[Any, Arrays] = {}
 
-    @functools.cached_property
+    @property
     def plan(self) -> batching.Plan:
         """The recording grouped into array steps (`autobp.batching`), at the first replay or schedule(), as
         jax.jit compiles at the first call: a trace records, its first use compiles."""
-        plan = batching.build(cast(batching.Recording, self._recording), self._input_slots, self.names,
-                              [w or 1 for w in self.widths])
-        self._recording = None                   # the plan holds all it needs
-        return plan
+        if self._plan is None:
+            with self._planning:                 # one thread groups, another one waits for its plan
+                if self._plan is None:
+                    self._plan = batching.build(cast(batching.Recording, self._recording), self._input_slots,
+                                                self.names, [w or 1 for w in self.widths])
+                    self._recording = None       # the plan holds all it needs
+        return self._plan
 
     def __repr__(self) -> str:
         _, steps, n = size(self.plan)

@@ -226,7 +226,7 @@ def test_a_trace_keeps_a_flat_tape_and_groups_it_at_the_first_replay():
 
     mlp = MLP(3, [4, 1], seed=0)
     tape = trace(lambda x, y: mse_loss([mlp(x)], [[y]]), [0.1, 0.2, 0.3], 0.5)
-    assert "plan" not in vars(tape)
+    assert tape._plan is None
     seen, todo = set(), [tape]
     while todo:                                 # what the tape holds (classes and modules are not its data)
         obj = todo.pop()
@@ -237,7 +237,41 @@ def test_a_trace_keeps_a_flat_tape_and_groups_it_at_the_first_replay():
     assert len(tape.parameters) == len(set(tape.parameters)) and set(tape.parameters) == set(mlp.parameters())
     X, Y = np.array([[1.0, -2.0, 0.5], [0.0, 0.3, -1.0]]), np.array([0.25, -0.5])
     assert tape(X, Y).tolist() == [mse_loss([mlp(x)], [[y]]).data for x, y in zip(X.tolist(), Y.tolist())]
-    assert "plan" in vars(tape)
+    assert tape._plan is not None and tape._recording is None
+
+
+def test_threads_that_first_use_a_tape_together_share_one_plan(monkeypatch):
+    """The plan is built once; the other threads wait for it (the recording is dropped once it is built)."""
+    import threading
+    import time
+
+    from autobp import batching
+
+    built = []
+
+    def slow_build(*args):
+        built.append(1)
+        time.sleep(0.05)                          # wide enough for every thread to ask meanwhile
+        return build(*args)
+
+    build = batching.build
+    monkeypatch.setattr(batching, "build", slow_build)
+    w = Value(2.0, "w")
+    tape = trace(lambda x: (w * x).tanh(), 0.0)
+    X = np.array([0.5, -1.0])
+    results, errors = [], []
+
+    def use():
+        try:
+            results.append(tape(X).tolist())
+        except Exception as e:                  # noqa: BLE001 — any error fails the test below
+            errors.append(e)
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and built == [1] and results == [[np.tanh(1.0), np.tanh(-2.0)]] * 4
 
 
 def test_what_fn_computes_and_drops_is_not_on_the_tape():
