@@ -1,13 +1,22 @@
-"""Gradient-check reports: one row per compared derivative, the pass rule, and the worst-first table."""
+"""Gradient-check reports: one row per compared derivative, the pass rule, and the worst-first table.
+
+A second derivative is judged at the step where its difference quotient has
+settled (`settled_row`): near a singularity the step h = eps^(2/3) can leave a
+truncation error larger than the tolerance.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
-__all__ = ["GradcheckRow", "GradcheckReport", "GradcheckError", "make_row", "rounding_error"]
+__all__ = ["GradcheckRow", "GradcheckReport", "GradcheckError", "make_row", "rounding_error", "settled_row",
+           "smaller_steps_note", "Difference"]
+
+MAX_HALVINGS = 40   # order-2 steps: from 2·eps^(2/3) down to eps^(2/3)/2⁴⁰ (1e-16 for eps = 1e-6) at most
+SETTLED = 0.1       # a truncation error under a tenth of the tolerance no longer decides a verdict
 
 
 class GradcheckError(AssertionError):
@@ -68,6 +77,64 @@ def rounding_error(values: Sequence[float], divisor: float) -> float:
     A second difference divides by h² = 1e-8 (eps = 1e-6), so |f| in the hundreds is enough for rounding
     alone to exceed atol on a correct second derivative."""
     return 8 * sys.float_info.epsilon * math.fsum(abs(v) for v in values) / divisor
+
+
+Difference = Callable[[float], tuple[float, float, bool]]   # h -> (numeric, rounding, kink) at step h
+
+
+def settled_row(index: int | tuple[int, int], name: str, analytic: float, numeric_at: Difference, h: float,
+                atol: float, rtol: float) -> tuple[GradcheckRow, float]:
+    """An order-2 row, judged at the first step of 2h, h, h/2, h/4, … where its difference has settled.
+
+    `numeric_at(h)` is a central difference quotient at step h (a second difference of f, or a central
+    difference of the gradient), whose truncation error is even in h:
+
+        N(h) = f'' + c·h² + O(h⁴)            (c = f''''/12 for the second difference of f)
+
+    h = eps^(2/3) balances c·h² against round-off where f varies on a scale of 1, but near a singularity
+    c is huge (1/x at x = 0.002: c·h² is 0.25% of f''), and a correct derivative fails while a wrong one
+    can pass.  The error can be read off the data: halving the step divides c·h² by 4, so
+    N(2h) − N(h) ≈ 3·c·h², and
+
+        truncation error of N(h) ≈ |N(2h) − N(h)| / 3
+
+    The row is judged at h when that is under a tenth of the tolerance (it cannot decide the verdict) or
+    under N's rounding bound (a smaller step would add more round-off than it removes); otherwise at h/2,
+    h/4, … by the same test.  Returns the row and its step.  The steps depend on f alone, never on
+    `analytic`: a wrong second derivative fails against a numeric value as accurate as f allows.  A step
+    at which f is undefined (x − 2h past log's 0) is halved too; a step whose points straddle a kink ends
+    the halving, and the row is flagged.
+    """
+    h, (numeric, rounding, kink) = _inside_domain(numeric_at, 2 * h)
+    for _ in range(MAX_HALVINGS):
+        h /= 2
+        previous, (numeric, rounding, kink) = numeric, numeric_at(h)
+        truncation = abs(previous - numeric) / 3
+        if kink or not truncation > max(rounding, SETTLED * (atol + rtol * abs(numeric))):   # (a nan stops too)
+            break
+    return make_row(index, name, analytic, numeric, atol, rtol, kink, order=2, rounding=rounding), h
+
+
+def _inside_domain(numeric_at: Difference, h: float) -> tuple[float, tuple[float, float, bool]]:
+    """The first of h, h/2, h/4, … at which f is defined at every point of the difference, and the
+    difference there; where there is none, the error at h (its message names the point)."""
+    first_error: Exception | None = None
+    for _ in range(MAX_HALVINGS + 1):
+        try:
+            return h, numeric_at(h)
+        except (ValueError, ZeroDivisionError, OverflowError) as e:
+            first_error = first_error or e
+            h /= 2
+    assert first_error is not None
+    raise first_error
+
+
+def smaller_steps_note(h: float, steps: Sequence[tuple[str, float]]) -> list[str]:
+    """The report's note naming the order-2 rows judged at a step smaller than h (none: no note)."""
+    smaller = [f"{name} (h = {step:.3g})" for name, step in steps if step != h]
+    if not smaller:
+        return []
+    return [f"order 2: checked at a smaller step than h = {h:.3g}, where the difference settles: {', '.join(smaller)}"]
 
 
 @dataclass

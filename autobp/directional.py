@@ -9,7 +9,9 @@ which the forward sweep gives as J·u (`jvp`) and the reverse sweep as
 central difference of f costs two evaluations of f per direction, whatever the
 number of inputs — O(1) instead of the 2n of a per-input table.  At order 2,
 uᵀHu from a Hessian-vector product (forward-over-reverse) is compared with the
-second difference (f(x + h·u) − 2f(x) + f(x − h·u)) / h², again from f alone.
+second difference (f(x + h·u) − 2f(x) + f(x − h·u)) / h², again from f alone,
+taken at 2h and h (and smaller h where it has not settled:
+`autobp.checkreport.settled_row`), so four more evaluations per direction.
 
 The first direction has the signs of the gradient (u_i = sign(∂f/∂x_i)·r_i,
 r_i uniform in [0.5, 1.5]), so no term of ∇f·u cancels another and an error
@@ -32,7 +34,8 @@ import math
 import random
 from typing import Callable, Sequence
 
-from autobp.checkreport import GradcheckReport, GradcheckRow, make_row, rounding_error
+from autobp.checkreport import (Difference, GradcheckReport, GradcheckRow, make_row, rounding_error, settled_row,
+                                smaller_steps_note)
 from autobp.engine import Value, grad, topo_order
 from autobp.forward import Linearization, seeds_for
 from autobp.shifts import kink_nodes, kink_signs, kinks_at, values_at
@@ -75,7 +78,9 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
         (plus, _), (minus, _) = values_at(f, leaves, names, [{i: eps}, {i: -eps}], False)
         rows.append(make_row(i, names[i], gradient[i], (plus - minus) / (2 * eps), atol, rtol, True))
     if order == 2:
-        rows += _curvature_rows(f, leaves, names, out, base, directions, eps ** (2 / 3), atol, rtol)
+        h = eps ** (2 / 3)
+        settled = _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol)
+        rows += [row for row, _ in settled]
     notes = [f"directions u1…u{count} (seed {seed}): u1 has the gradient's signs, the rest are Gaussian; "
              f"jvp = forward sweep J·u, vjp = backward sweep ∇f·u, numeric = (f(x+h·u) − f(x−h·u))/2h"]
     if held:
@@ -84,6 +89,7 @@ def directional_check(f: Callable[..., Value], leaves: list[Value], eps: float, 
                      "and compared on its own axis (flagged)")
     if order == 2:
         notes.append("uᵀHu = u · hvp(u) (forward-over-reverse), numeric = (f(x+h·u) − 2f(x) + f(x−h·u))/h²")
+        notes += smaller_steps_note(h, [(row.name, step) for row, step in settled])
     return GradcheckReport(rows, atol, rtol, eps, kinks_at(kinks, eps), mode="directional", notes=notes)
 
 
@@ -106,15 +112,21 @@ def _difference_off_kinks(f: Callable[..., Value], leaves: list[Value], names: S
         held |= more
 
 
-def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> list[GradcheckRow]:
-    """uᵀHu by Hessian-vector products against second differences of f along u (step h = eps^(2/3))."""
+def _curvature_rows(f, leaves, names, out, base, directions, h, atol, rtol) -> list[tuple[GradcheckRow, float]]:
+    """uᵀHu by Hessian-vector products against second differences of f along u, each row with its step:
+    h = eps^(2/3), or the smaller step where the row's difference settles (`settled_row`)."""
     linear = Linearization(grad(out, leaves, create_graph=True))     # the gradient as a graph, swept along each u
+
+    def along(u: list[float]) -> Difference:
+        def numeric_at(h: float) -> tuple[float, float, bool]:
+            (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, h), _along(u, -h)], bool(base))
+            return ((plus - 2 * out.data + minus) / (h * h), rounding_error([plus, out.data, out.data, minus], h * h),
+                    up != base or down != base)
+        return numeric_at
+
     rows = []
     for k, u in enumerate(directions, 1):
-        (plus, up), (minus, down) = values_at(f, leaves, names, [_along(u, h), _along(u, -h)], bool(base))
-        numeric = (plus - 2 * out.data + minus) / (h * h)
         hu = linear.push(seeds_for(leaves, u))
         analytic = math.fsum(ui * t.data for ui, t in zip(u, hu))
-        rows.append(make_row(k, f"u{k}: uᵀHu", analytic, numeric, atol, rtol, up != base or down != base, order=2,
-                             rounding=rounding_error([plus, out.data, out.data, minus], h * h)))
+        rows.append(settled_row(k, f"u{k}: uᵀHu", analytic, along(u), h, atol, rtol))
     return rows

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from autobp import Value, define_op
+from autobp.checkreport import settled_row
 from autobp.directional import directions_for
 from autobp.gradcheck import GradcheckError, gradcheck
 from autobp.ops import value_of
@@ -64,7 +65,7 @@ def test_directional_evaluates_f_a_constant_number_of_times(n):
     assert f.calls == 1 + 2 * 2                    # the point itself, then x ± h·u for each direction
     f2 = Counting(_sum_of_squares)
     gradcheck(f2, [0.1 * (i + 1) for i in range(n)], mode="directional", directions=2, order=2)
-    assert f2.calls == 1 + 2 * 2 + 2 * 2           # and x ± h₂·u for the second differences
+    assert f2.calls == 1 + 2 * 2 + 2 * 2 * 2       # and x ± 2h₂·u, x ± h₂·u for the second differences (settled_row)
 
 
 @pytest.mark.parametrize("n", [3, 12])
@@ -73,11 +74,12 @@ def test_full_order_2_evaluates_f_linearly_and_second_differences_quadratically(
     full = Counting(_sum_of_squares)
     assert gradcheck(full, inputs, order=2).passed
     # f is built at x and once more on placeholders: its 2n first-order shifts are replayed from that graph as
-    # one batch (autobp.fdbatch); the Hessian's 2n points need the gradient there, so f is built at each
-    assert full.calls == 2 + 2 * n
+    # one batch (autobp.fdbatch); the Hessian's 4n points (x ± 2h·e_j, x ± h·e_j: settled_row's two steps) need
+    # the gradient there, so f is built at each
+    assert full.calls == 2 + 4 * n
     table = Counting(_sum_of_squares)
     assert gradcheck(table, inputs, order=2, mode="second_differences").passed
-    assert table.calls == 2 + 4 * n * n            # and the 4n² points of the Hessian's stencils
+    assert table.calls == 2 + 8 * n * n            # and the 4n² points of the Hessian's stencils, at both steps
 
 
 def test_full_order_2_hessian_from_hvps_matches_the_closed_form_in_both_modes():
@@ -164,6 +166,145 @@ def test_order_2_rounding_allowance_still_fails_a_wrong_second_derivative_of_a_l
     cube = define_op("o2_cube_wrong_second", lambda x: x ** 3, lambda out, x: (3.0 * x * value_of(x),), ["3*x^2"])
     for mode in ("full", "directional", "second_differences"):    # d/dx of 3x·x.data is 3x, not 6x
         assert not gradcheck(lambda x: cube(x) * 300.0, [2.0], order=2, mode=mode).passed
+
+
+# -- order 2 near a singularity: a row that fails at h = eps^(2/3) is judged where its difference settles --------
+
+# f, the point, ∇f and H in closed form.  At h = eps^(2/3) = 1e-4 the second difference's truncation error
+# h²·f''''/12 is 0.25–0.5% of f'' at these points (1/x at 0.002: h²/x² = 0.25%), over rtol = 1e-3: the correct
+# derivatives FAILED.  1/(x − 1) has its pole away from 0 and tanh(1000x) none: a step scaled to |x| would miss them.
+NEAR_SINGULARITIES = {
+    "1/x at 0.002": (lambda x: 1 / x, [0.002], lambda x: [-1 / x ** 2], lambda x: [[2 / x ** 3]]),
+    "log(x) at 1e-3": (lambda x: x.log(), [1e-3], lambda x: [1 / x], lambda x: [[-1 / x ** 2]]),
+    "sqrt(x) at 1e-3": (lambda x: x ** 0.5, [1e-3], lambda x: [0.5 * x ** -0.5], lambda x: [[-0.25 * x ** -1.5]]),
+    "1/(x-1) at 1.002": (lambda x: 1 / (x - 1), [1.002], lambda x: [-1 / (x - 1) ** 2],
+                         lambda x: [[2 / (x - 1) ** 3]]),
+    "tanh(1000x) at 5e-4": (lambda x: (1000 * x).tanh(), [5e-4],
+                            lambda x: [1000 * (1 - math.tanh(1000 * x) ** 2)],
+                            lambda x: [[-2e6 * math.tanh(1000 * x) * (1 - math.tanh(1000 * x) ** 2)]]),
+    "1/(xy) at (0.002, 0.5)": (lambda x, y: 1 / (x * y), [0.002, 0.5],
+                               lambda x, y: [-1 / (x * x * y), -1 / (x * y * y)],
+                               lambda x, y: [[2 / (x ** 3 * y), 1 / (x * y) ** 2],
+                                             [1 / (x * y) ** 2, 2 / (x * y ** 3)]]),
+}
+
+
+def _exact_second_rows(mode, inputs, gradient, hessian):
+    """What each order-2 row of a passing report should read: H[i][j], or uᵀHu along the check's directions."""
+    H = hessian(*inputs)
+    if mode != "directional":
+        return {(i, j): H[i][j] for i in range(len(H)) for j in range(len(H))}
+    directions = directions_for(gradient(*inputs), 3, seed=0)
+    return {k: sum(u[i] * H[i][j] * u[j] for i in range(len(u)) for j in range(len(u)))
+            for k, u in enumerate(directions, 1)}
+
+
+@pytest.mark.parametrize("mode", ["full", "directional", "second_differences"])
+@pytest.mark.parametrize("case", NEAR_SINGULARITIES)
+def test_order_2_passes_correct_derivatives_near_a_singularity(case, mode):
+    f, inputs, gradient, hessian = NEAR_SINGULARITIES[case]
+    report = gradcheck(f, inputs, order=2, mode=mode)
+    assert report.passed, str(report)
+    exact = _exact_second_rows(mode, inputs, gradient, hessian)
+    second = {r.index: r for r in report.rows if r.order == 2}
+    assert set(second) == set(exact)
+    for index, value in exact.items():
+        assert second[index].analytic == pytest.approx(value, rel=1e-9)
+        assert second[index].numeric == pytest.approx(value, rel=2e-4)    # a tenth of rtol, or better
+
+
+def test_order_2_near_a_singularity_agrees_with_torch_hessian():
+    torch = pytest.importorskip("torch")
+    x0, y0 = 1e-3, 2e-3
+    H = torch.autograd.functional.hessian(lambda v: torch.log(v[0]) / (v[0] + v[1]) + torch.sqrt(v[0] * v[1]),
+                                          torch.tensor([x0, y0], dtype=torch.float64)).tolist()
+    report = gradcheck(lambda x, y: x.log() / (x + y) + (x * y) ** 0.5, [x0, y0], order=2)
+    assert report.passed, str(report)
+    for r in report.rows:
+        if r.order == 2:
+            i, j = r.index
+            assert r.numeric == pytest.approx(H[i][j], rel=2e-4)
+
+
+@pytest.mark.parametrize("mode", ["full", "directional", "second_differences"])
+def test_order_2_leaves_a_well_scaled_function_at_the_first_step(mode):
+    """tanh(ab + c) varies on a scale of 1: every row settles at h = 1e-4, and the report adds no note."""
+    report = gradcheck(_tanh_abc, [2.0, -3.0, 10.0], order=2, mode=mode)
+    assert report.passed and not any("settle" in note for note in report.notes)
+
+
+def test_order_2_report_names_the_rows_checked_at_a_smaller_step():
+    report = gradcheck(lambda x, y: 1 / (x * y), [Value(0.002, "x"), Value(0.5, "y")], order=2)
+    (note,) = [note for note in report.notes if "settle" in note]
+    assert "x,x (h = " in note and "y,y" not in note
+    assert note in str(report).splitlines()
+
+
+def test_order_2_steps_inside_the_domain_near_its_edge():
+    """log at 5e-5: x − 1e-4 is outside log's domain, so the step is halved until f is defined at x ± h."""
+    for mode in ("full", "directional", "second_differences"):
+        report = gradcheck(lambda x: x.log(), [5e-5], order=2, mode=mode)
+        assert report.passed, str(report)
+    (row,) = [r for r in gradcheck(lambda x: x.log(), [5e-5], order=2).rows if r.order == 2]
+    assert row.numeric == pytest.approx(-1 / 5e-5 ** 2, rel=2e-4)
+
+
+def test_settled_row_judges_at_the_first_step_whose_truncation_estimate_is_small():
+    """N(h) = 2 + c·h², no round-off: the truncation estimate |N(2h) − N(h)|/3 = c·h² is exact here."""
+    def quotient(c):
+        return lambda h: (2.0 + c * h * h, 0.0, False)
+
+    row, step = settled_row((0, 0), "x,x", 2.0, quotient(1e4), 1e-4, 1e-5, 1e-3)
+    assert step == 1e-4 and row.numeric == pytest.approx(2.0001) and row.passed     # 1e-4 ≤ a tenth of 2e-3
+    row, step = settled_row((0, 0), "x,x", 2.0, quotient(1e6), 1e-4, 1e-5, 1e-3)    # c·h² = 1e-2 at h = 1e-4
+    assert step == 1e-4 / 8 and row.numeric == pytest.approx(2 + 1e6 * step ** 2) and row.passed
+    # 2.01 is N(1e-4) itself, but 0.5% off f'' = 2: judged at h/8, it fails
+    row, _ = settled_row((0, 0), "x,x", 2.01, quotient(1e6), 1e-4, 1e-5, 1e-3)
+    assert not row.passed and row.order == 2
+
+
+def test_settled_row_stops_where_round_off_outgrows_the_truncation_it_removes():
+    """A rounding bound of 1e-12/h² (a value ~1e4 times ε·|f|): halving stops once it exceeds |N(2h) − N(h)|/3."""
+    def quotient(h):
+        return 2.0 + 1e6 * h * h, 1e-12 / h ** 2, False
+
+    row, step = settled_row((0, 0), "x,x", 2.0, quotient, 1e-4, 0.0, 0.0)     # no tolerance: round-off decides
+    # c·h² ≤ 1e-12/h² once h ≤ 10^-4.5 = 3.2e-5: 1e-4 and 5e-5 are above it, 2.5e-5 is the first step below
+    assert step == 1e-4 / 4 and row.passed
+
+
+def test_order_2_at_a_kink_flags_the_row_without_halving_the_step():
+    f = Counting(lambda a, b: a.relu() * b + a * a * b)
+    report = gradcheck(f, [0.0, 2.0], order=2)
+    assert report.passed and any(r.kink and r.order == 2 for r in report.rows)
+    assert f.calls == 2 + 4 * 2                    # 2h and h only: a straddled kink ends the halving
+
+
+X0 = 0.002
+
+
+@pytest.mark.parametrize("mode", ["full", "directional", "second_differences"])
+def test_order_2_near_a_singularity_fails_a_second_derivative_a_quarter_percent_too_big(mode):
+    """-x0^0.005·x^-2.005 is 1/x's partial at x0, but its derivative there is 2.005/x0³, not 2/x0³: 0.25% off.
+    The truncation error at h = 1e-4 (+0.25%) used to hide exactly this in full mode."""
+    good = define_op(f"o2_recip_{mode}", lambda x: 1 / x, lambda out, x: (-(x ** -2.0),), ["-1/x^2"])
+    bad = define_op(f"o2_recip_0025_{mode}", lambda x: 1 / x, lambda out, x: (-(x ** -2.005) * X0 ** 0.005,),
+                    ["-1/x^2"])
+    assert gradcheck(lambda x: good(x), [X0], order=2, mode=mode).passed
+    assert gradcheck(lambda x: bad(x), [X0], mode="full" if mode == "second_differences" else mode).passed
+    report = gradcheck(lambda x: bad(x), [X0], order=2, mode=mode)
+    assert not report.passed and all(r.order == 2 for r in report.failures), str(report)
+
+
+@pytest.mark.parametrize("mode", ["full", "directional", "second_differences"])
+def test_order_2_near_a_singularity_fails_partials_wrong_around_the_point(mode):
+    frozen = define_op(f"o2_recip_frozen_{mode}", lambda x: 1 / x, lambda out, x: (-1 / value_of(x) ** 2,),
+                       ["-1/x^2"])                                   # d/dx of a constant: 0, not 2/x³
+    odd = define_op(f"o2_recip_odd_{mode}", lambda x: 1 / x, lambda out, x: (-X0 / x ** 3,), ["-1/x^2"])
+    for op in (frozen, odd):                                         # odd: derivative 3/x0³, not 2/x0³
+        assert not gradcheck(lambda x: op(x), [X0], order=2, mode=mode).passed
+    report = gradcheck(lambda x, y: frozen(x) * y, [X0, 0.5], order=2, mode=mode)
+    assert not report.passed and all(r.order == 2 for r in report.failures)
 
 
 # -- kinks -------------------------------------------------------------------------------
