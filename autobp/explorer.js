@@ -177,9 +177,9 @@
   const unlight = (list) => { for (const [el, cls] of list) el.classList.remove(cls); list.length = 0; };
   function highlight() {
     unlight(lit);
-    if (k === 0) {                  // before the first step: the backward sweep starts at the output, show it
+    if (k === 0) {                  // before the first step: the backward sweep starts at the output, centre it
       const start = visible(mode === "backward" ? (overview ? boxEl[boxOf[OUT]] : valueEl[OUT]) : null);
-      if (start) start.scrollIntoView({ block: "nearest", inline: "nearest" });
+      if (start) start.scrollIntoView({ block: "center", inline: "center" });
       return;
     }
     let focus;
@@ -357,6 +357,10 @@
     svg.setAttribute("height", String(baseH * zoom));
   }
   const fit = () => Math.min(1.5, (graph.clientWidth - 8) / baseW, (graph.clientHeight - 8) / baseH);
+  // the zoom at which a box's text is READABLE_PX CSS pixels high (measured now, at zoom 1; not in a hidden frame)
+  const READABLE_PX = 11, label = svg.querySelector("g.node.value text, g.node.box text");
+  const ctm = label && label.getScreenCTM();
+  const readable = ctm ? READABLE_PX / (parseFloat(getComputedStyle(label).fontSize) * ctm.a) : 1;
   $("zoom-in").addEventListener("click", () => setZoom(zoom * 1.25));
   $("zoom-out").addEventListener("click", () => setZoom(zoom / 1.25));
   $("zoom-fit").addEventListener("click", () => setZoom(fit()));
@@ -383,6 +387,6 @@
   });
 
   if (D.message) { $("message").textContent = D.message; $("message").hidden = false; }
-  setZoom(Math.max(0.5, fit()));
-  setMode("backward");
+  setZoom(Math.max(fit(), readable));       // the whole graph if it can be read so, else readable text around
+  setMode("backward");                      // the output, where step 0 centres the view
 })();

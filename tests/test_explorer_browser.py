@@ -186,6 +186,45 @@ def test_browser_at_step_0_the_output_where_the_sweep_starts_is_in_view(open_pag
     assert view["y"] <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"] + 1
 
 
+READABLE_PX = 11       # the smallest label the page opens with, in CSS pixels (Graphviz draws them at 11 pt)
+
+
+def label_px(o: Opened) -> list[float]:
+    """The rendered font size, in CSS pixels, of every text in a Value's or an overview box's box."""
+    return o.page.eval_on_selector_all("#graph g.node.value text, #graph g.node.box text", """els => els.map(
+        t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)""")
+
+
+def inside(o: Opened, selector: str) -> bool:
+    """Whether `selector`'s box is wholly inside the graph's scrolled view."""
+    box, view = o.page.locator(selector).bounding_box(), o.page.evaluate("""() => {
+        const r = document.getElementById('graph').getBoundingClientRect(), g = document.getElementById('graph');
+        return {x: r.x, y: r.y, width: g.clientWidth, height: g.clientHeight}; }""")
+    return (view["x"] - 1 <= box["x"] and box["x"] + box["width"] <= view["x"] + view["width"] + 1
+            and view["y"] - 1 <= box["y"] and box["y"] + box["height"] <= view["y"] + view["height"] + 1)
+
+
+def tiny():
+    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
+    return a * b + c
+
+
+@pytest.mark.parametrize("graph", ["a*b + c", "tanh neuron", "two_two_two", "mlp 2-4-4-1", "overview"])
+def test_browser_opens_with_readable_labels_and_the_output_in_view(open_page, graph):
+    root = {"a*b + c": tiny, "tanh neuron": tanh_neuron, "two_two_two": lambda: two_two_two()["E"],
+            "mlp 2-4-4-1": lambda: _mlp(1, sizes=(2, [4, 4, 1])), "overview": lambda: _mlp(1)}[graph]()
+    o = open_page(root)
+    sizes = label_px(o)
+    assert min(sizes) >= READABLE_PX - 0.01, f"labels of {min(sizes):.1f} px at load"
+    out = f"#v{len(topo_order(root)) - 1}"
+    if graph == "overview":                                  # the box that holds the output
+        out = "#g" + str(o.page.evaluate("() => { const D = JSON.parse(document.getElementById('autobp-data')"
+                                         ".textContent); return D.boxOf[D.output]; }"))
+    assert inside(o, out)
+    if graph == "a*b + c":                                   # small enough to be read whole: all of it is shown
+        assert inside(o, "#graph svg")
+
+
 def test_browser_keyboard_buttons_and_slider(open_page):
     L = tanh_neuron()
     trace, order = backward_steps(L), topo_order(L)
@@ -235,6 +274,7 @@ def test_browser_hover_an_edge_shows_its_local_derivative(open_page):
     o = open_page(L)
     assert o.page.is_hidden("#tip")
     x, y = o.page.eval_on_selector(f'g.edge[data-n="{ab}"][data-k="0"] path.hit', """p => {
+        p.scrollIntoView({ block: "center", inline: "center" });     // the page opens at the output, a is left of it
         const q = p.getPointAtLength(p.getTotalLength() / 2), m = p.getScreenCTM();
         return [q.x * m.a + q.y * m.c + m.e, q.x * m.b + q.y * m.d + m.f]; }""")
     o.page.mouse.move(x, y)
