@@ -351,10 +351,13 @@
   });
   const baseW = svg.width.baseVal.value, baseH = svg.height.baseVal.value;
   let zoom = 1;
-  function setZoom(z) {
+  function setZoom(z) {           // about the middle of the view: what is there stays there
+    const x = (graph.scrollLeft + graph.clientWidth / 2) / zoom, y = (graph.scrollTop + graph.clientHeight / 2) / zoom;
     zoom = Math.max(0.1, Math.min(4, z));
     svg.setAttribute("width", String(baseW * zoom));
     svg.setAttribute("height", String(baseH * zoom));
+    graph.scrollLeft = x * zoom - graph.clientWidth / 2;
+    graph.scrollTop = y * zoom - graph.clientHeight / 2;
   }
   const fit = () => Math.min(1.5, (graph.clientWidth - 8) / baseW, (graph.clientHeight - 8) / baseH);
   // the zoom at which a box's text is READABLE_PX CSS pixels high (measured now, at zoom 1; not in a hidden frame)

@@ -225,6 +225,22 @@ def test_browser_opens_with_readable_labels_and_the_output_in_view(open_page, gr
         assert inside(o, "#graph svg")
 
 
+def test_browser_fit_shows_the_whole_graph_and_zoom_keeps_the_middle(open_page):
+    o = open_page(_mlp(1, sizes=(2, [4, 4, 1])))
+    middle = """() => {      // the diagram's point at the middle of the view, in the SVG's own units
+        const g = document.getElementById('graph'), r = g.getBoundingClientRect(), svg = g.querySelector('svg');
+        const p = new DOMPoint(r.x + g.clientWidth / 2, r.y + g.clientHeight / 2);
+        const q = p.matrixTransform(svg.querySelector('g').getScreenCTM().inverse());
+        return [q.x, q.y]; }"""
+    before = o.page.evaluate(middle)
+    for key in "+-":                                          # (zooming out can hit the edge, and stop there)
+        o.press(key)
+        after = o.page.evaluate(middle)
+        assert abs(after[0] - before[0]) < 2 and abs(after[1] - before[1]) < 2, (key, before, after)
+    o.page.click("#zoom-fit")
+    assert inside(o, "#graph svg")
+
+
 def test_browser_keyboard_buttons_and_slider(open_page):
     L = tanh_neuron()
     trace, order = backward_steps(L), topo_order(L)
