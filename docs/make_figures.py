@@ -55,7 +55,8 @@ def chromium(width: int = 1280, height: int = 720) -> Iterator[Any]:
 
 
 def explorer_png(path: Path, context: Any = None) -> Path:
-    """Screenshot of the explorer on tanh_neuron(): step 4 of the backward sweep, `b` clicked (its explain text)."""
+    """Screenshot of the explorer on tanh_neuron(): step 4 of the backward sweep, `b` clicked (its explain text),
+    in a window wide enough for the graph at the size the page opens at."""
     if context is None:
         with chromium() as context:
             return explorer_png(path, context)
@@ -63,7 +64,7 @@ def explorer_png(path: Path, context: Any = None) -> Path:
         page_file = explore(tanh_neuron(), edge_derivatives=True).save(Path(tmp) / "explorer.html")
         page = context.new_page()
         try:
-            page.set_viewport_size({"width": 1280, "height": 600})
+            page.set_viewport_size({"width": 1920, "height": 600})
             page.goto(page_file.as_uri())
             for _ in range(4):
                 page.keyboard.press("ArrowRight")

@@ -398,4 +398,4 @@ def test_browser_readme_screenshot(browser, tmp_path):
     png = make_figures.explorer_png(tmp_path / "explorer.png", browser)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (1280, 600)
+    assert (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) == (1920, 600)
