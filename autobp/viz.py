@@ -83,8 +83,25 @@ def check_options(where: str, rankdir: object = "LR", clusters: object = None, *
 
 
 def _record_text(s: str) -> str:
-    """`s` as literal text for a field of a Graphviz record label."""
-    return _label_text(s).translate(_RECORD_SPECIAL)
+    """`s` as literal text for a field of a Graphviz record label.
+
+    A record label is parsed twice, as DOT text and as fields, so on top of
+    `_label_text` the field syntax { } | < > is escaped, and a field's leading
+    spaces, which the record parser never draws, are left out.  Leaving them
+    out matters: dot 2.43 skips a leading space in a way that also swallows
+    the space after a non-ASCII first character ("{ σ x }" drew "σx";
+    Graphviz issue 925).
+    """
+    return _label_text(s).lstrip(" ").translate(_RECORD_SPECIAL)
+
+
+def _record_label(fields: Iterable[str]) -> str:
+    """A record label drawing `fields` top to bottom (with rankdir LR): "{a|data 2|grad 0}".
+
+    No spaces around the bars: Graphviz would drop them anyway, and a space
+    before a field is what trips dot 2.43 (see `_record_text`).
+    """
+    return "{" + "|".join(map(_record_text, fields)) + "}"
 
 
 def paths_between(output: Value, sources: Iterable[Value]) -> set[Value]:
@@ -189,7 +206,7 @@ def draw_dot(root: Value, rankdir: str = "LR", show_grad: bool = True, *,
         if show_grad:
             fields.append(f"grad {_num(v.grad if grads is None else grads.get(v, 0.0), digits)}")
         style = {"shape": "record", "style": "filled", "fillcolor": COLOURS[_role(v, params)],
-                 "label": "{ " + " | ".join(map(_record_text, fields)) + " }"}
+                 "label": _record_label(fields)}
         if v is root:
             style["penwidth"] = "2"
         if v in on_path:

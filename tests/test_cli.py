@@ -103,7 +103,7 @@ def test_cli_draw_dot_text_names_every_step(tmp_path):
     dot = (tmp_path / "g.dot").read_text()
     assert dot.startswith("digraph") and "rankdir=TB" in dot
     for label in ("a", "b", "c", "n1", "n2", "L"):
-        assert f"{{ {label} |" in dot
+        assert f"{{{label}|" in dot
     assert "grad" in dot
     assert "grad" not in autobp("draw", "a*b", "--at", "a=1,b=2", "-o", "-", "--format", "dot", "--no-grad").stdout
 
