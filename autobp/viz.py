@@ -17,6 +17,7 @@ PNG and PDF need the system `dot`.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -40,6 +41,7 @@ HIGHLIGHT = "#d62728"
 _VISIBLE = str.maketrans({c: repr(chr(c))[1:-1] for c in [*range(32), 127]})
 _DOT_TEXT = str.maketrans({"\\": "\\\\", '"': '\\"', "&": "&amp;"})
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in "{}|<>"})
+_SPACE_AFTER_SPACE = re.compile("(?<= ) ")
 
 
 class Diagram(graphviz.Digraph):
@@ -86,13 +88,15 @@ def _record_text(s: str) -> str:
     """`s` as literal text for a field of a Graphviz record label.
 
     A record label is parsed twice, as DOT text and as fields, so on top of
-    `_label_text` the field syntax { } | < > is escaped, and a field's leading
-    spaces, which the record parser never draws, are left out.  Leaving them
-    out matters: dot 2.43 skips a leading space in a way that also swallows
-    the space after a non-ASCII first character ("{ σ x }" drew "σx";
-    Graphviz issue 925).
+    `_label_text` the field syntax { } | < > is escaped, and spaces need care:
+    the record parser collapses a run of spaces into one unless each space
+    after the first is escaped as `\\ `, and it never draws a field's
+    leading spaces, so they are left out.  Leaving them out matters: dot 2.43
+    skips a leading space in a way that also swallows the space after a
+    non-ASCII first character ("{ σ x }" drew "σx"; Graphviz issue 925).
     """
-    return _label_text(s).lstrip(" ").translate(_RECORD_SPECIAL)
+    text = _label_text(s).lstrip(" ").translate(_RECORD_SPECIAL)
+    return _SPACE_AFTER_SPACE.sub(r"\\ ", text)
 
 
 def _record_label(fields: Iterable[str]) -> str:

@@ -278,6 +278,22 @@ def test_record_fields_start_right_after_the_bar_or_brace():
     assert 'label="{#1|σ x|data 2|grad 0}"' in src
 
 
+@pytest.mark.parametrize("label", ["a  b", "σ   x", "x  "])
+@pytest.mark.parametrize("renderer", [pytest.param("wasm", marks=needs_wasm),
+                                      pytest.param("dot", marks=[pytest.mark.dot, needs_dot])])
+def test_a_run_of_spaces_is_kept_in_a_record_as_in_other_labels(label, renderer):
+    """A record collapses a run of plain spaces; the label keeps them all, as the cluster's title does
+    (Graphviz writes each space after a space as a no-break space in SVG)."""
+    a = Value(2.0, label)
+    svg = render(a * 3.0, renderer=renderer, show_grad=False, clusters={label: [a]})
+    shown = re.sub("(?<= ) ", "\xa0", label)
+    assert _svg_texts(svg).count(shown) == 2              # the record box and the cluster's title
+
+
+def test_a_record_escapes_each_space_after_a_space():
+    assert 'label="{a \\ \\ b|data 2}"' in draw_dot(Value(2.0, "a   b"), show_grad=False).source
+
+
 
 @needs_dot
 @pytest.mark.slow
