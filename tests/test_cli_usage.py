@@ -121,6 +121,24 @@ def test_draw_renderer_dot_without_dot_says_which_renderer_works(tmp_path):
     assert "use format='svg'" not in text
 
 
+
+def test_draw_png_without_dot_says_how_to_install_graphviz(tmp_path):
+    usage_error(run("draw", "a*b", "--at", "a=1,b=2", "-o", "g.png", cwd=tmp_path, env=without_dot(tmp_path)),
+                "format 'png'", "`dot`", "apt install graphviz", "brew install graphviz", "SVG")
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize("output", ["g.png", "g.svg"])
+def test_draw_with_a_dot_that_fails_gives_its_message_not_a_traceback(tmp_path, output):
+    """A `dot` that cannot draw a format (an old Graphviz without the plugin: -o g.bmp, g.tiff) exits 1."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "dot").write_text("#!/bin/sh\necho 'Format: \"bmp\" not recognized' >&2\nexit 1\n")
+    (bin_ / "dot").chmod(0o755)
+    usage_error(run("draw", "a*b", "--at", "a=1,b=2", "-o", output, cwd=tmp_path,
+                    env={**os.environ, "PATH": str(bin_)}), "Graphviz `dot` could not draw", "not recognized")
+
+
 # -- train --------------------------------------------------------------------------
 
 def test_train_negative_seed_is_refused_before_anything_is_printed():

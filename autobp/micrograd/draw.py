@@ -14,15 +14,14 @@ that uses one Value twice (a + a) gives two edges where the lecture's set
 keeps one.  `draw_dot` draws with `autobp.viz.draw_dot` (one box per Value:
 label, data, grad; one ellipse per op; both arrows of a + a), and its
 keyword options pass through (`edge_derivatives=True`, `highlight=v`, ...).
-The diagram shows itself in Jupyter and its `render(...)` writes SVG even
-without the system Graphviz `dot`, through autobp's embedded renderer.
+The diagram shows itself in Jupyter, and its `render(...)` and `pipe()` draw
+SVG even without the system Graphviz `dot`, through autobp's embedded
+renderer; another format without `dot` is an error saying how to install
+Graphviz (the DOT text is `.source` either way).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
 from typing import Any
 
 from autobp import viz
@@ -45,20 +44,11 @@ def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
 
 
 class Drawing(viz.Diagram):
-    """A diagram whose `render(filename)` works as graphviz's, and also without the system `dot` for SVG."""
+    """The lecture's diagram: `render(filename)` and `pipe()` as graphviz's, and SVG without the system `dot`.
 
-    def render(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None,
-               view: bool = False, cleanup: bool = False, format: str | None = None, **kwargs: Any) -> str:
-        """Write the DOT source to `filename` and the rendered diagram next to it; return that file's path."""
-        format = format or self.format
-        if shutil.which("dot") is not None or format != "svg" or view or kwargs:
-            return super().render(filename, directory=directory, view=view, cleanup=cleanup, format=format, **kwargs)
-        source = self.save(filename, directory=directory)
-        target = f"{source}.{format}"
-        viz.render(self, target)
-        if cleanup:
-            Path(source).unlink()
-        return target
+    Everything is `autobp.viz.Diagram`'s; this class only gives micrograd
+    code the type its `draw_dot` returns, with the file format it was asked for.
+    """
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR", **options: Any) -> Drawing:
