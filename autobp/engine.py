@@ -267,17 +267,43 @@ def apply(op: Op, *args: Operand) -> Value:
 
 
 def _evaluate(op: Op, operands: list[Operand], numbers: list[float]) -> float:
-    """op.forward(*numbers), after the op's domain check on the operands; errors name the op and the nodes."""
+    """op.forward(*numbers), after the op's domain check on the operands; errors name the op and the nodes.
+
+    The result must be a finite number.  An int result (from int operands, which only autobp.micrograd's
+    Values hold, as micrograd does) is exact, so it is finite however large: 10 ** 400 has no float, and
+    needs none.
+    """
     try:
         if op.domain is not None:
             op.domain(*operands)
         out = op.forward(*numbers)
-    except (ValueError, ZeroDivisionError, OverflowError) as e:
+    except OverflowError as e:
+        raise OverflowError(f"{_overflow_words(op, numbers, e)}{_names(operands)}") from None
+    except (ValueError, ZeroDivisionError) as e:
         raise type(e)(f"{e}{_names(operands)}") from None
-    if not math.isfinite(out):
+    if type(out) is not int and not math.isfinite(out):
         shown = ", ".join(map(repr, numbers))
         raise OverflowError(f"{op.name}({shown}) = {out!r} is not a finite number{_names(operands)}")
     return out
+
+
+def _overflow_words(op: Op, numbers: list[float], e: OverflowError) -> str:
+    """An op's OverflowError in words that name the op: its own words (the table's say "'**': 10.0 ** 400.0
+    overflows a float"), or, where Python failed to make a float of an int (10 ** 400 * 0.5 on
+    autobp.micrograd's exact ints: "int too large to convert to float"), which op and how large the int."""
+    huge = [x for x in numbers if type(x) is int and not _fits_a_float(x)]
+    if not huge:
+        return str(e)
+    return (f"'{op.name}': an input is an int of about 10^{int(math.log10(abs(huge[0])))}, too large for a float; "
+            "an int stays exact only where every input is an int, through + - * and ** by a whole number >= 0")
+
+
+def _fits_a_float(x: int) -> bool:
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
 
 
 def _names(operands: Sequence[object]) -> str:

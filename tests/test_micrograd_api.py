@@ -383,6 +383,100 @@ def test_micrograd_an_int_power_of_an_int_is_exact_beyond_2_to_the_53():
         assert type(mine) is int and mine == theirs == base ** k
 
 
+BEYOND_A_FLOAT = {                                   # Python's int arithmetic, which micrograd's Value keeps
+    "10 ** 400": lambda V: V(10) ** 400,
+    "2 ** 1100": lambda V: V(2) ** 1100,
+    "(-3) ** 701": lambda V: V(-3) ** 701,
+    "10 ** 400 + 1": lambda V: V(10) ** 400 + 1,
+    "10 ** 400 - 10 ** 400": lambda V: V(10) ** 400 - V(10) ** 400,
+    "2 ** 1000 * 2 ** 1000": lambda V: V(2) ** 1000 * V(2) ** 1000,
+    "10 ** 308 * 10": lambda V: V(10) ** 308 * 10,
+    "(10 ** 400) ** 2": lambda V: (V(10) ** 400) ** 2,
+    "-(10 ** 400)": lambda V: -(V(10) ** 400),
+    "relu(10 ** 400)": lambda V: (V(10) ** 400).relu(),
+    "Value(10 ** 400)": lambda V: V(10 ** 400),
+}
+
+
+@pytest.mark.parametrize("make", BEYOND_A_FLOAT.values(), ids=BEYOND_A_FLOAT.keys())
+def test_micrograd_int_arithmetic_beyond_a_float_is_exact_as_in_micrograd(make):
+    mine, theirs = make(Value), make(MValue)
+    assert type(mine.data) is int and mine.data == theirs.data
+    assert mine._op == theirs._op
+
+
+def test_micrograd_int_power_beyond_a_float_keeps_micrograds_graph():
+    x = Value(10)
+    y = x ** 400
+    assert (y._op, y._prev, y.grad) == ("**400", {x}, 0)
+
+
+FLOAT_OF_A_HUGE_INT = {                              # micrograd raises OverflowError here too
+    "10 ** 400 * 0.5": (lambda V: V(10) ** 400 * 0.5, "'*'"),
+    "10 ** 400 / 2": (lambda V: V(10) ** 400 / 2, "'*'"),             # a / b is a * b**-1, and 2**-1 is 0.5
+    "(10 ** 400) ** -1": (lambda V: (V(10) ** 400) ** -1, "'**'"),
+    "(10 ** 400) ** 0.5": (lambda V: (V(10) ** 400) ** 0.5, "'**'"),
+    "10.0 ** 400": (lambda V: V(10.0) ** 400, "'**'"),
+    "10 ** 400.0": (lambda V: V(10) ** 400.0, "'**'"),
+}
+
+
+@pytest.mark.parametrize("make, op", FLOAT_OF_A_HUGE_INT.values(), ids=FLOAT_OF_A_HUGE_INT.keys())
+def test_micrograd_a_float_too_large_is_refused_naming_the_op_where_micrograd_fails_too(make, op):
+    with pytest.raises(OverflowError):
+        make(MValue)
+    with pytest.raises(OverflowError, match=re.escape(op)):
+        make(Value)
+
+
+def test_micrograd_gradient_beyond_a_float_is_refused_naming_the_op():
+    """micrograd's gradient of x**400 at x = 10 is the exact int 400 * 10**399 (its grads can be ints);
+    autobp's gradients are floats, and this one has none: backward() and _backward() say so."""
+    m = MValue(10)
+    (m ** 400).backward()
+    assert m.grad == 400 * 10 ** 399 and type(m.grad) is int
+    x = Value(10)
+    y = x ** 400
+    words = r"backward through '\*\*' at inputs \(10, 400\.0\): d/dx x\*\*400 = 400·x\*\*399 is about 10\^401"
+    with pytest.raises(OverflowError, match=words):
+        y.backward()
+    y.grad = 1.0
+    with pytest.raises(OverflowError, match=words):
+        y._backward()
+    assert x.grad == 0                                # nothing half-added
+
+
+def test_micrograd_gradient_of_0_to_the_0_is_0_where_micrograd_divides_by_zero():
+    with pytest.raises(ZeroDivisionError):
+        (MValue(0) ** 0).backward()                   # 0 · 0**-1
+    x = Value(0)
+    (x ** 0).backward()
+    assert x.grad == 0.0                              # d/dx x^0 = 0
+
+
+def test_micrograd_manual_backward_refuses_a_share_that_overflows_a_float():
+    """_backward() by hand stops where backward() does, instead of leaving inf in .grad."""
+    x = Value(2)
+    y = x ** 1000 * 2 ** 100                          # ∂y/∂x = 1000·2**999 · 2**100: no float
+    power = next(v for v in y._prev if v._op == "**1000")
+    y.grad = 1.0
+    y._backward()
+    with pytest.raises(OverflowError, match=r"backward through '\*\*'.*beyond a float"):
+        power._backward()
+    assert x.grad == 0
+    with pytest.raises(OverflowError, match=r"backward through '\*\*'"):
+        y.backward()
+
+
+@pytest.mark.parametrize("base, k", [(10, 300), (3, 40), (-3, 35), (1000, 103), (2, 1), (0, 1), (5, 0)])
+def test_micrograd_gradient_of_an_int_power_is_micrograds_exact_int_as_a_float(base, k):
+    """1000 ** 103 has no float, but its derivative 103 · 1000 ** 102 has: backward gives it."""
+    x, m = Value(base), MValue(base)
+    (x ** k).backward()
+    (m ** k).backward()
+    assert type(x.grad) is float and x.grad == float(m.grad)
+
+
 def test_micrograd_value_exponent_works():
     """micrograd asserts the exponent is a number; autobp differentiates x^y in y too: ∂/∂y = x^y ln x."""
     with pytest.raises(AssertionError):

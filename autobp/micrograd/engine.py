@@ -13,9 +13,12 @@ node's local contributions into its children's `.grad`, as the lecture does
 by hand (child.grad += ∂node/∂child · node.grad); `tanh()`, `exp()`, `log()`;
 the repr `Value(data=2.0, grad=0)`; `.grad` starting at the int 0; `data` kept
 as given: an int stays an int, and stays one through + - * and ** k (k >= 0
-an int), and relu, as Python's int arithmetic keeps it (other numbers are
-stored as Python floats: a NumPy float64 is the same double, but would take
-every op off autobp's fast path).  Any attribute can be set on a Value
+an int), and relu, as Python's int arithmetic keeps it, however large
+(`Value(10) ** 400` is the exact int 10**400, which no float holds; an op that
+needs a float of it, such as `* 0.5` or `tanh`, is an OverflowError naming the
+op, where micrograd raises one too).  Other numbers are stored as Python
+floats: a NumPy float64 is the same double, but would take every op off
+autobp's fast path.  Any attribute can be set on a Value
 (`p.m`, `p.v` for AdamW moments, `v._vis_color`).
 
 Which graph.  The graph is micrograd's wherever a learner can see it: node
@@ -35,7 +38,9 @@ the video.  It also gives micrograd's numbers: a · b**-1 rounds twice, so it
 can differ from a / b in the last bit.  Each node's local derivative still
 comes from autobp's op table (the entries for +, *, **, relu, tanh, exp, log)
 through `autobp.engine.local_derivatives`, and `backward()` is autobp's
-sweep: nothing here holds a derivative.  autobp's other methods (`sigmoid`,
+sweep: the one derivative written here is an int to a whole power's, k·x^(k-1)
+in Python's int arithmetic as micrograd computes it (`INT_POW`), because
+autobp's floats cannot hold 10 ** 400.  autobp's other methods (`sigmoid`,
 `sqrt`, `abs`, `softplus`) work too and make autobp's nodes.
 
 Where micrograd is wrong, this stays right:
@@ -54,7 +59,10 @@ Where micrograd is wrong, this stays right:
   `trace` lists two edges and `draw_dot` draws two arrows (micrograd draws
   one); the gradient is 2 in both.
 - Gradients are floats (micrograd's can be ints, and its root gets the int
-  1), and backward leaves no state behind in the nodes.
+  1), and backward leaves no state behind in the nodes.  An int power's
+  gradient is micrograd's exact int k·x^(k-1) rounded once to a float; one
+  beyond a float (d/dx x**400 at x = 10 is 400·10**399, an int in micrograd)
+  is an OverflowError naming the op, from backward() and from `_backward()`.
 - Bad input is refused where it is made, naming the op and the value:
   `Value('3')`, nan, `x / 0`, `(-8.0) ** (1/3)` (a complex number in
   micrograd), an exponent micrograd cannot differentiate.  A Value exponent
@@ -98,10 +106,11 @@ class Value(engine.Value):
                 f"Value({data!r}, {_children!r}, {_op!r}): autobp.micrograd records a node's children and op "
                 "itself, with the op's derivative from autobp's table; build nodes with operators and methods "
                 "(a + b, a.tanh()), and add a new op with autobp.define_op(name, forward, partials)")
-        node = _new(super().__new__(cls, data, label))     # refuses a non-number, nan and inf, naming them
         if isinstance(data, numbers.Integral) and not isinstance(data, bool):
-            node.data = int(data)                          # micrograd keeps an int as it was given
-        return node
+            node = _new(super().__new__(cls, 0.0, label))
+            node.data = int(data)          # micrograd keeps an int as it was given, however large: 10 ** 400 too
+            return node
+        return _new(super().__new__(cls, data, label))     # refuses a non-number, nan and inf, naming them
 
     # -- micrograd's view of the graph -----------------------------------------------------------
     @property
@@ -128,14 +137,22 @@ class Value(engine.Value):
     def _add_local_contributions(self) -> None:
         """child.grad += ∂self/∂child · self.grad for each Value this node was computed from.
 
-        The local derivatives ∂self/∂child are the op table's, read by
-        `autobp.engine.local_derivatives`; a leaf has nothing to pass on.
+        The local derivatives ∂self/∂child are the node's op's (autobp's
+        table, or INT_POW below), read by `autobp.engine.local_derivatives`; a
+        leaf has nothing to pass on.  A share that overflows a float is refused
+        before any is added, as `backward()` refuses it, not left as inf.
         """
         if self.op_record is None:
             return
-        for child, local in zip(self.operands, local_derivatives(self)):
-            if isinstance(child, engine.Value):
-                child.grad += local * self.grad
+        shares = [(child, local * self.grad) for child, local in zip(self.operands, local_derivatives(self))
+                  if isinstance(child, engine.Value)]
+        for child, share in shares:
+            if isinstance(share, float) and not math.isfinite(share):
+                inputs = ", ".join(repr(ops.value_of(a)) for a in self.operands)
+                raise OverflowError(f"backward through '{self.op}' at inputs ({inputs}): the share of the "
+                                    f"gradient for {child!r} is {share!r}, beyond a float")
+        for child, share in shares:
+            child.grad += share
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
@@ -172,12 +189,17 @@ class Value(engine.Value):
         return self ** -1 * _checked("/", other)
 
     def __pow__(self, other: Any) -> Value:
-        """self ** other: micrograd's f'**{other}' node for a number, autobp's '**' for a Value exponent."""
-        out = _new(super().__pow__(_checked("**", other)))
+        """self ** other: micrograd's f'**{other}' node for a number, autobp's '**' for a Value exponent.
+
+        An int to a whole power >= 0 is Python's exact int, as in micrograd (10 ** 400 too, which no float
+        holds); any other power is autobp's float power, with its errors.
+        """
+        if _all_ints(self.data, other) and other >= 0:
+            out = _new(engine.apply(INT_POW, self, other))
+        else:
+            out = _new(super().__pow__(_checked("**", other)))
         if not isinstance(other, engine.Value):
             out._power = f"**{other}"
-            if _all_ints(self.data, other) and other >= 0:
-                out.data = self.data ** other         # an int power of an int is an exact int, as in Python
         return out
 
     def __rpow__(self, other: Any) -> Value:
@@ -213,6 +235,31 @@ def _lecture_tanh(x: float) -> float:
 
 # autobp's tanh op with the lecture's floats: the same name, derivative 1 − tanh², formula and drawing
 LECTURE_TANH = ops.Op("tanh", _lecture_tanh, ops.TANH.partials, ops.TANH.formulas)
+
+
+def _int_power(x: int, k: float) -> int:
+    """x ** k for an int x and a whole k >= 0 (the engine hands a number exponent over as a float)."""
+    return x ** int(k)
+
+
+def _int_power_partials(out: Any, x: Any, k: float) -> tuple:
+    """∂(x^k)/∂x = k·x^(k-1) as micrograd computes it, an exact int, then rounded once to autobp's float
+    gradient; the exponent is a number, whose partial nobody reads (autobp's x^k·ln x would need a float
+    of x^k, which 10 ** 400 has not).  With create_graph the partials are autobp's own, on Values."""
+    if isinstance(x, engine.Value):
+        return ops.POW.partials(out, x, k)
+    k = int(k)
+    exact = k * x ** (k - 1) if k else 0
+    try:
+        return float(exact), 0.0
+    except OverflowError:
+        raise OverflowError(f"d/dx x**{k} = {k}·x**{k - 1} is about 10^{int(math.log10(abs(exact)))}, too large "
+                            "for a float; autobp's gradients are floats (micrograd's can be exact ints)") from None
+
+
+# autobp's ** op with Python's int arithmetic, for an int to a whole power >= 0 only: the same name,
+# formula and drawing, the derivative k·x^(k-1) as micrograd computes it
+INT_POW = ops.Op("**", _int_power, _int_power_partials, ops.POW.formulas)
 
 
 def _checked(op: str, x: Any) -> Any:
