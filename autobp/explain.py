@@ -24,7 +24,6 @@ from __future__ import annotations
 import heapq
 import sys
 import types
-from functools import partial
 from typing import Callable, NamedTuple
 
 from autobp.engine import Value, local_derivatives
@@ -45,15 +44,18 @@ class _Segment(NamedTuple):
     lower: Value
     upper: Value
     value: float
-    describe: Callable[[], str]     # writes `how`, which only the factors printed need
+    swept: dict[Value, float]       # the nodes the sweep from `lower` went through (none for a direct edge)
 
-    @property
-    def how(self) -> str:
-        """The op and formula of a direct edge, or the unlabelled ops passed through."""
-        return self.describe()
+    def how(self, name_of, digits: int) -> str:
+        """The op and formula of a direct edge, or the unlabelled ops passed through (written only for the
+        factors shown)."""
+        return _how(self.upper, self.lower, self.swept, name_of, digits)
 
 
-def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> dict[Value, list[_Segment]]:
+_NOTHING_SWEPT: dict[Value, float] = {}      # (read, never written)
+
+
+def _segments(nodes: list[Value], stops: set[Value]) -> dict[Value, list[_Segment]]:
     """For each stop (labelled node), the factors from it up to the next stops on the way to the output.
 
     A forward sweep from each stop L through unlabelled nodes only: the
@@ -83,8 +85,7 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
             continue
         tangent = {lower: 1.0}
         if stops.issuperset(parents[lower]):      # only direct edges (a labelled chain): nothing to sweep
-            out[lower] = [_Segment(lower, p, tangent_of(p, tangent), partial(_how, p, lower, {}, name_of, digits))
-                          for p in parents[lower]]
+            out[lower] = [_Segment(lower, p, tangent_of(p, tangent), _NOTHING_SWEPT) for p in parents[lower]]
             continue
         heap = [(p._id, p) for p in parents[lower]]
         heapq.heapify(heap)
@@ -94,7 +95,7 @@ def _segments(nodes: list[Value], stops: set[Value], name_of, digits: int) -> di
             _, n = heapq.heappop(heap)        # creation order: every child is finished first
             t = tangent_of(n, tangent)
             if n in stops:              # (the sweep only adds later nodes, so `tangent` may be read later)
-                segs.append(_Segment(lower, n, t, partial(_how, n, lower, tangent, name_of, digits)))
+                segs.append(_Segment(lower, n, t, tangent))
                 continue
             tangent[n] = t
             for p in parents[n]:
@@ -178,7 +179,7 @@ def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 
     if wrt is output:
         return f"{d} = 1"
     stops = {n for n in nodes if n.label or n is output or n is wrt}
-    segments = _segments(nodes, stops, name_of, digits)
+    segments = _segments(nodes, stops)
 
     # number of paths from each stop to the output, output first
     count: dict[Value, int] = {output: 1}
@@ -196,7 +197,7 @@ def explain(output: Value, wrt: Value, *, max_paths: int = 12, max_lines: int = 
                else f"more than max_lines={max_lines} local derivatives")
         merged = _tangent_form if forward else _delta_form
         lines += merged(output, wrt, nodes, stops, segments, name_of, digits, why, max_lines, d)
-    if stops == {output, wrt} and any("through" in s.how for s in segments[wrt]):
+    if stops == {output, wrt} and any("through" in s.how(name_of, digits) for s in segments[wrt]):
         lines.append(f"(Label intermediate Values, e.g. v.label = 'h', to split ∂{top}/∂{bottom} into more factors.)")
     return "\n".join(lines)
 
@@ -242,7 +243,7 @@ def _path_form(output, wrt, segments, name_of, digits, d, forward=False) -> list
     order = (lambda s: (s.lower._id, s.upper._id)) if forward else (lambda s: (-s.upper._id, -s.lower._id))
     for s in sorted(used.values(), key=order):
         factor = f"∂{name_of(s.upper)}/∂{name_of(s.lower)}"
-        lines.append(f"  {factor:<{width}} = {number(s.value, digits):<{digits + 4}}  ({s.how})")
+        lines.append(f"  {factor:<{width}} = {number(s.value, digits):<{digits + 4}}  ({s.how(name_of, digits)})")
     total, terms = 0.0, []
     for i, chain in enumerate(chains, 1):
         symbols, numbers, value = _product(chain, name_of, digits)
