@@ -1347,7 +1347,7 @@ typedef struct {
 typedef struct {
     Graph seen;              /* node -> its index (only the table is used) */
     Py_ssize_t count;
-    PyObject *labels, *params, *ops, *constants, *constant_index;   /* lists; a dict {bits of a constant: k} */
+    PyObject *labels, *params, *ops, *constants, *constant_index;   /* {index: label}, lists, {bits of a constant: k} */
     Ints codes, start, args, info;
 } Walk;
 
@@ -1359,8 +1359,17 @@ walk_index(Walk *w, PyObject *node, int64_t code, int64_t info)
         return -1;
     }
     graph_set(g, node, w->count++);
-    if (PyList_Append(w->labels, SLOT(node, LABEL)) < 0 || (info == 1 && PyList_Append(w->params, node) < 0)
-        || ints_add(&w->codes, code) < 0 || ints_add(&w->info, info) < 0 || ints_add(&w->start, w->args.n) < 0) {
+    PyObject *label = SLOT(node, LABEL);
+    if (code >= 0 && PyUnicode_Check(label) && PyUnicode_GET_LENGTH(label) > 0) {   /* a computed node's label */
+        PyObject *at = PyLong_FromSsize_t(w->count - 1);
+        int failed = at == NULL || PyDict_SetItem(w->labels, at, label) < 0;
+        Py_XDECREF(at);
+        if (failed) {
+            return -1;
+        }
+    }
+    if ((info == 1 && PyList_Append(w->params, node) < 0) || ints_add(&w->codes, code) < 0
+        || ints_add(&w->info, info) < 0 || ints_add(&w->start, w->args.n) < 0) {
         return -1;
     }
     return 0;
@@ -1523,7 +1532,7 @@ walk(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (node_type == NULL || !PyList_CheckExact(outputs) || !PyDict_CheckExact(inputs)) {
         return PyObject_Vectorcall(args[2], args, 2, NULL);
     }
-    Walk w = {.seen = spare_seen, .labels = PyList_New(0), .params = PyList_New(0), .ops = PyList_New(0),
+    Walk w = {.seen = spare_seen, .labels = PyDict_New(), .params = PyList_New(0), .ops = PyList_New(0),
               .constants = PyList_New(0), .constant_index = PyDict_New()};
     Ints input_at = {0}, output_at = {0};
     spare_seen = (Graph){0};

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence, cast
 
 import numpy as np
@@ -141,23 +142,34 @@ def _gather(bufs: np.ndarray, cols: np.ndarray, buffers: list[Buffer], batched: 
 @dataclass
 class Recording:
     """A graph recorded as a flat tape, the nodes in topological order: node i's op ops[codes[i]] (codes[i] = −1
-    for a leaf), its operands args[start[i]:start[i+1]] (a node's index, or −1 − k for constant k), its label,
-    its depth, and whether it depends on an input (batched) or on a parameter; the parameters (the leaves that
-    are not inputs, in node order); and the index of each input (in `inputs` order, −1 where fn did not use it)
-    and of each output.  It holds no Value but the parameters, so the graph it was read from can go."""
+    for a leaf), its operands args[start[i]:start[i+1]] (a node's index, or −1 − k for constant k), its label
+    (labels[i], where a computed node has one), and info[i] = 4·depth + 2·batched + on_params: whether it depends
+    on an input (batched) or on a parameter; the parameters (the leaves that are not inputs, in node order); and
+    the index of each input (in `inputs` order, −1 where fn did not use it) and of each output.  It holds no
+    Value but the parameters, so the graph it was read from can go."""
 
-    labels: list[str]
+    labels: dict[int, str]
     params: list[Value]
     codes: np.ndarray
     ops: list[Op]
     start: np.ndarray
     args: np.ndarray
-    level: np.ndarray
-    batched: np.ndarray
-    on_params: np.ndarray
+    info: np.ndarray
     constants: list[float]
     input_at: np.ndarray
     output_at: np.ndarray
+
+    @cached_property
+    def level(self) -> np.ndarray:
+        return self.info >> 2
+
+    @cached_property
+    def batched(self) -> np.ndarray:
+        return (self.info & 2) > 0
+
+    @cached_property
+    def on_params(self) -> np.ndarray:
+        return (self.info & 1) > 0
 
 
 def walk(outputs: list[Value], inputs: dict[Value, Slot]) -> Recording:
@@ -165,9 +177,8 @@ def walk(outputs: list[Value], inputs: dict[Value, Slot]) -> Recording:
     autobp/_node.c)."""
     raw = _walk_in_python(outputs, inputs) if _C is None else _C.walk(outputs, inputs, _walk_in_python)
     labels, params, codes, ops, start, args, info, constants, input_at, output_at = raw
-    code = _int64(info)
-    return Recording(labels, params, _int64(codes), ops, _int64(start), _int64(args), code >> 2, (code & 2) > 0,
-                     (code & 1) > 0, constants, _int64(input_at), _int64(output_at))
+    return Recording(labels, params, _int64(codes), ops, _int64(start), _int64(args), _int64(info), constants,
+                     _int64(input_at), _int64(output_at))
 
 
 def _int64(numbers: bytes | list[int]) -> np.ndarray:
@@ -178,12 +189,12 @@ def _int64(numbers: bytes | list[int]) -> np.ndarray:
 def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
     """Every node reachable from the outputs, children before parents, in one pass (iterative, depth first).
 
-    Returns (labels, params, codes, ops, start, args, info, constants, input_at, output_at) as lists, for
-    `Recording`.
+    Returns (labels, params, codes, ops, start, args, info, constants, input_at, output_at), the labels as a
+    dict and the rest as lists, for `Recording`.
     Each node is recorded once all its operands are, as `info` = 4·level + 2·batched + on_params.
     """
     index: dict[Value, int] = {}
-    labels: list[str] = []
+    labels: dict[int, str] = {}
     params: list[Value] = []
     codes: list[int] = []
     ops: dict[Op, int] = {}
@@ -194,8 +205,9 @@ def _walk_in_python(outputs: list[Value], inputs: dict[Value, Slot]) -> tuple:
     add_arg = args.append
 
     def add(node: Value, code: int, node_info: int) -> None:
-        index[node] = len(labels)
-        labels.append(node.label)
+        index[node] = len(codes)
+        if code >= 0 and node.label:
+            labels[len(codes)] = node.label
         codes.append(code)
         info.append(node_info)
         start.append(len(args))
@@ -279,7 +291,7 @@ def _code(g: Recording, op: Op) -> int:
 def build(g: Recording, input_slots: Sequence[Slot], arg_names: Sequence[str], arg_widths: Sequence[int]) -> Plan:
     """The plan of a recorded graph (see the module docstring); input k sits at input_slots[k], (argument,
     position).  The parameters buffer holds g.params in order."""
-    N, n_args = len(g.labels), len(arg_widths)
+    N, n_args = len(g.codes), len(arg_widths)
     P, C = n_args, n_args + 1
     leaf = g.codes < 0
     param_idx = np.flatnonzero(leaf & ~g.batched)
@@ -320,7 +332,7 @@ def build(g: Recording, input_slots: Sequence[Slot], arg_names: Sequence[str], a
         idx = np.array(nodes)
         op, out = g.ops[g.codes[nodes[0]]], len(buffers)
         buffers.append(Buffer(f"step {len(steps) + 1}", is_batched, len(nodes)))
-        labels = [g.labels[i] for i in nodes]
+        labels = [g.labels.get(i, "") for i in nodes]
         at = g.start[idx][:, None]
         role_of = np.frombuffer(kinds, dtype=np.uint8)
         inv_pos, bat_pos = np.flatnonzero(role_of < 2), np.flatnonzero(role_of == 2)
