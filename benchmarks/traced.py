@@ -219,7 +219,7 @@ def run(quick: bool, log) -> dict:
     if res["T3"]["weight_difference"] > 1e-8:
         raise AssertionError(f"T3: traced weights differ from Network's by {res['T3']['weight_difference']}")
     log("T4 tracing against building")
-    res["T4"] = [trace_vs_build([64, 30, 10], 3 if quick else 7), trace_vs_build([784, 30, 10], 3 if quick else 5)]
+    res["T4"] = [trace_vs_build([64, 30, 10], 3 if quick else 31), trace_vs_build([784, 30, 10], 3 if quick else 11)]
     return res
 
 
