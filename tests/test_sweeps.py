@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from autobp import Value, define_op, grad, no_grad
 from autobp.engine import is_grad_enabled
 from strategies import AUTOBP, MATH
+from together import run_together
 
 # Inputs and constants where ops and their derivatives are undefined or kinked: 0 (log, sqrt', 1/x, 0 ** -1,
 # relu and abs), ±1 (log 1 = 0 divides), and a large value whose exp or derivatives overflow.
@@ -61,20 +62,11 @@ def test_sweeps_in_two_threads_do_not_disturb_each_other():
         y = (y * 1.01).tanh() + x
     (expected,) = grad(y, [x])
     results: list[float] = []
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(200):
-                results.append(grad(y, [x])[0].data)
-        except BaseException as e:      # a failure in the thread must fail the test
-            errors.append(e)
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        for _ in range(200):
+            results.append(grad(y, [x])[0].data)
+    errors = run_together(work, 2)
     assert not errors and results == [expected.data] * 400
 
 

@@ -19,6 +19,7 @@ from autobp.matrix import backprop
 from autobp.nn import MLP, cross_entropy_loss, hinge_loss, l2_penalty, mse_loss
 from autobp.tape import Tape, TraceError, trace
 from strategies import ARITHMETIC, programs, run
+from together import run_together
 
 BACKENDS = ["numpy", "torch", "dask"]
 
@@ -242,7 +243,6 @@ def test_a_trace_keeps_a_flat_tape_and_groups_it_at_the_first_replay():
 
 def test_threads_that_first_use_a_tape_together_share_one_plan(monkeypatch):
     """The plan is built once; the other threads wait for it (the recording is dropped once it is built)."""
-    import threading
     import time
 
     from autobp import batching
@@ -259,18 +259,8 @@ def test_threads_that_first_use_a_tape_together_share_one_plan(monkeypatch):
     w = Value(2.0, "w")
     tape = trace(lambda x: (w * x).tanh(), 0.0)
     X = np.array([0.5, -1.0])
-    results, errors = [], []
-
-    def use():
-        try:
-            results.append(tape(X).tolist())
-        except Exception as e:                  # noqa: BLE001 — any error fails the test below
-            errors.append(e)
-    threads = [threading.Thread(target=use) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results: list[list[float]] = []
+    errors = run_together(lambda: results.append(tape(X).tolist()), 4)
     assert errors == [] and built == [1] and results == [[np.tanh(1.0), np.tanh(-2.0)]] * 4
 
 
